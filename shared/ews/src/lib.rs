@@ -1,0 +1,1 @@
+//! EWS core for mailbridge.

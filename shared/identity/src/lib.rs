@@ -1,0 +1,1 @@
+//! App-only identity for mailbridge.
