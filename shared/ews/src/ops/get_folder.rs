@@ -68,7 +68,7 @@ impl Operation for GetFolder {
                         "DisplayName" => info.display_name = Some(r.read_text()?),
                         "TotalCount" => {
                             info.total_count =
-                                Some(r.read_parsed("TotalCount", |s| s.parse().ok())?)
+                                Some(r.read_parsed("TotalCount", |s| s.parse().ok())?);
                         }
                         _ => r.skip()?,
                     }

@@ -98,7 +98,7 @@ impl Operation for SyncFolderItems {
             |page: &mut SyncPage, field, r| {
                 match (field.ns, field.name.as_str()) {
                     (Ns::Messages, "SyncState") => {
-                        page.sync_state = Some(SyncState::new(r.read_text()?))
+                        page.sync_state = Some(SyncState::new(r.read_text()?));
                     }
                     (Ns::Messages, "IncludesLastItemInRange") => {
                         page.includes_last_item_in_range =

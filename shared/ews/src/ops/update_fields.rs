@@ -212,7 +212,7 @@ fn write_contact_update(w: &mut XmlWriter, update: &ContactUpdate) {
         }
         ContactUpdate::Notes(v) => match v.as_deref().filter(|v| !v.is_empty()) {
             Some(notes) => set(w, PropertyPath::Field("item:Body"), CONTACT, |w| {
-                Body::text(notes).write(w)
+                Body::text(notes).write(w);
             }),
             None => delete(w, PropertyPath::Field("item:Body")),
         },
@@ -244,7 +244,7 @@ fn write_calendar_update(w: &mut XmlWriter, update: &CalendarUpdate) {
         CalendarUpdate::Location(v) => text(w, CALENDAR, "calendar:Location", v.as_deref()),
         CalendarUpdate::Body(v) => match v.as_ref().filter(|b| !b.content.is_empty()) {
             Some(body) => set(w, PropertyPath::Field("item:Body"), CALENDAR, |w| {
-                body.write(w)
+                body.write(w);
             }),
             None => delete(w, PropertyPath::Field("item:Body")),
         },
@@ -319,7 +319,7 @@ fn attendees(w: &mut XmlWriter, uri: &'static str, list: &[Attendee]) {
         delete(w, PropertyPath::Field(uri));
     } else {
         set(w, PropertyPath::Field(uri), CALENDAR, |w| {
-            Attendee::write_list(w, &element, list)
+            Attendee::write_list(w, &element, list);
         });
     }
 }

@@ -104,7 +104,7 @@ impl Attendee {
                 match field.name.as_str() {
                     "Mailbox" => attendee.mailbox = Mailbox::read(r)?,
                     "ResponseType" => {
-                        attendee.response = ResponseKind::parse(r.read_text()?.trim())
+                        attendee.response = ResponseKind::parse(r.read_text()?.trim());
                     }
                     "LastResponseTime" => {
                         attendee.last_response_time =
@@ -303,7 +303,7 @@ fn read_occurrences<R: BufRead>(r: &mut XmlReader<R>) -> Result<Vec<Occurrence>,
                 "Start" => start = Some(r.read_parsed("Start", parse_datetime)?),
                 "End" => end = Some(r.read_parsed("End", parse_datetime)?),
                 "OriginalStart" => {
-                    original_start = Some(r.read_parsed("OriginalStart", parse_datetime)?)
+                    original_start = Some(r.read_parsed("OriginalStart", parse_datetime)?);
                 }
                 _ => r.skip()?,
             }

@@ -41,7 +41,7 @@ impl ItemCommon {
             }
             "Categories" => self.categories = read_strings(r)?,
             "LastModifiedTime" => {
-                self.last_modified = Some(r.read_parsed("LastModifiedTime", parse_datetime)?)
+                self.last_modified = Some(r.read_parsed("LastModifiedTime", parse_datetime)?);
             }
             "ExtendedProperty" => match ExtendedProperty::read(r)? {
                 Some(prop) if prop.field == CRM_ID_PROPERTY => self.crm_id = Some(prop.value),

@@ -293,10 +293,10 @@ fn read_pattern<R: BufRead>(
                 })?;
             }
             "FirstDayOfWeek" => {
-                f.first_day = Some(r.read_parsed("FirstDayOfWeek", Weekday::parse)?)
+                f.first_day = Some(r.read_parsed("FirstDayOfWeek", Weekday::parse)?);
             }
             "DayOfWeekIndex" => {
-                f.index = Some(r.read_parsed("DayOfWeekIndex", DayOfWeekIndex::parse)?)
+                f.index = Some(r.read_parsed("DayOfWeekIndex", DayOfWeekIndex::parse)?);
             }
             "Month" => f.month = Some(r.read_parsed("Month", Month::parse)?),
             _ => r.skip()?,
@@ -343,7 +343,7 @@ fn read_range<R: BufRead>(name: &str, r: &mut XmlReader<R>) -> Result<Recurrence
             "StartDate" => start = Some(r.read_parsed("StartDate", parse_date)?),
             "EndDate" => end = Some(r.read_parsed("EndDate", parse_date)?),
             "NumberOfOccurrences" => {
-                count = Some(r.read_parsed("NumberOfOccurrences", |s| s.parse().ok())?)
+                count = Some(r.read_parsed("NumberOfOccurrences", |s| s.parse().ok())?);
             }
             _ => r.skip()?,
         }
