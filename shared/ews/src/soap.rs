@@ -165,9 +165,13 @@ pub(crate) fn read_response_messages<R: BufRead, T: Default>(
                     }
                 }
             }
-            if class == "Success" || code == ResponseCode::NoError {
-                results.push(Ok(payload));
-            } else {
+            // The class decides; a warning without a code is only advice.
+            let failed = match class.as_str() {
+                "Success" => false,
+                "Warning" => code != ResponseCode::NoError,
+                _ => true,
+            };
+            if failed {
                 let warning = class == "Warning";
                 results.push(Err(ResponseError {
                     code,
@@ -175,6 +179,8 @@ pub(crate) fn read_response_messages<R: BufRead, T: Default>(
                     back_off,
                     warning,
                 }));
+            } else {
+                results.push(Ok(payload));
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use std::io::BufRead;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 
 use super::Operation;
 use crate::error::EwsError;
@@ -71,6 +71,19 @@ impl Operation for FindItem {
     fn write_body(&self, w: &mut XmlWriter) -> Result<(), EwsError> {
         w.open("m:FindItem", &[("Traversal", "Shallow")]);
         self.shape.write(w, "m:ItemShape");
+        let max_entries = match &self.view {
+            View::Calendar { max_entries, .. } => *max_entries,
+            View::Indexed {
+                max_entries,
+                offset,
+            } => {
+                check_int("Offset", *offset)?;
+                Some(*max_entries)
+            }
+        };
+        if let Some(max) = max_entries {
+            check_int("MaxEntriesReturned", max)?;
+        }
         match &self.view {
             View::Calendar {
                 start,
@@ -89,6 +102,8 @@ impl Operation for FindItem {
                         "EndDate must be after StartDate",
                     ));
                 }
+                w.check_year("StartDate", start.year());
+                w.check_year("EndDate", end.year());
                 let (start, end) = (write_datetime(start), write_datetime(end));
                 let max = max_entries.map(|m| m.to_string());
                 let mut attrs = vec![("StartDate", start.as_str()), ("EndDate", end.as_str())];
@@ -142,8 +157,10 @@ impl Operation for FindItem {
                 if !field.is(Ns::Messages, "RootFolder") {
                     return Ok(false);
                 }
-                page.includes_last_item_in_range =
-                    field.attr("IncludesLastItemInRange") == Some("true");
+                page.includes_last_item_in_range = matches!(
+                    field.attr("IncludesLastItemInRange").map(str::trim),
+                    Some("true" | "1")
+                );
                 page.total_items_in_view =
                     field.attr("TotalItemsInView").and_then(|v| v.parse().ok());
                 page.next_offset = field
@@ -160,4 +177,15 @@ impl Operation for FindItem {
             },
         )?)
     }
+}
+
+/// Paging attributes are `xs:int`.
+fn check_int(field: &str, value: u32) -> Result<(), EwsError> {
+    if i32::try_from(value).is_err() {
+        return Err(EwsError::invalid(
+            field,
+            format!("{value} is larger than {}", i32::MAX),
+        ));
+    }
+    Ok(())
 }

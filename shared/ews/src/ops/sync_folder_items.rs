@@ -110,7 +110,11 @@ impl Operation for SyncFolderItems {
                 Ok(true)
             },
         )?)?;
-        if page.sync_state.is_none() {
+        if page
+            .sync_state
+            .as_ref()
+            .is_none_or(|s| s.as_str().trim().is_empty())
+        {
             return Err(EwsError::malformed(
                 "SyncFolderItems succeeded without a SyncState",
             ));

@@ -1,11 +1,12 @@
 //! Field-level changes for `UpdateItem`: each becomes one `SetItemField` or
 //! `DeleteItemField`, so only what changed is sent.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
+use crate::types::REMINDER_MINUTES;
 use crate::types::{
     AddressKey, Attendee, Body, CRM_ID_PROPERTY, EmailKey, ExtendedProperty, LegacyFreeBusy,
-    PhoneKey, PhysicalAddress, PropertyPath, Recurrence, Sensitivity, write_datetime,
+    PhoneKey, PhysicalAddress, PropertyPath, Recurrence, Sensitivity,
 };
 use crate::xml::XmlWriter;
 
@@ -207,6 +208,9 @@ fn write_contact_update(w: &mut XmlWriter, update: &ContactUpdate) {
             }
         }
         ContactUpdate::Birthday(v) => {
+            if let Some(date) = v {
+                w.check_year("t:Birthday", date.year());
+            }
             let value = v.map(crate::types::birthday_value);
             text(w, CONTACT, "contacts:Birthday", value.as_deref());
         }
@@ -248,8 +252,12 @@ fn write_calendar_update(w: &mut XmlWriter, update: &CalendarUpdate) {
             }),
             None => delete(w, PropertyPath::Field("item:Body")),
         },
-        CalendarUpdate::Start(v) => text(w, CALENDAR, "calendar:Start", Some(&write_datetime(v))),
-        CalendarUpdate::End(v) => text(w, CALENDAR, "calendar:End", Some(&write_datetime(v))),
+        CalendarUpdate::Start(v) => set(w, PropertyPath::Field("calendar:Start"), CALENDAR, |w| {
+            w.datetime_element("t:Start", v);
+        }),
+        CalendarUpdate::End(v) => set(w, PropertyPath::Field("calendar:End"), CALENDAR, |w| {
+            w.datetime_element("t:End", v);
+        }),
         CalendarUpdate::StartTimeZone(id) => set(
             w,
             PropertyPath::Field("calendar:StartTimeZone"),
@@ -288,13 +296,11 @@ fn write_calendar_update(w: &mut XmlWriter, update: &CalendarUpdate) {
                 "item:ReminderIsSet",
                 Some(crate::types::bool_str(minutes.is_some())),
             );
-            if let Some(minutes) = minutes {
-                text(
-                    w,
-                    CALENDAR,
-                    "item:ReminderMinutesBeforeStart",
-                    Some(&minutes.to_string()),
-                );
+            if let Some(minutes) = *minutes {
+                let path = PropertyPath::Field("item:ReminderMinutesBeforeStart");
+                set(w, path, CALENDAR, |w| {
+                    w.int_element("t:ReminderMinutesBeforeStart", minutes, REMINDER_MINUTES);
+                });
             }
         }
         CalendarUpdate::Categories(v) => categories(w, CALENDAR, v),

@@ -5,7 +5,7 @@ use std::io::BufRead;
 use chrono::{DateTime, Utc};
 
 use super::ItemId;
-use super::common::{Body, Mailbox, Sensitivity, parse_datetime, string_enum, write_datetime};
+use super::common::{Body, Mailbox, Sensitivity, parse_datetime, string_enum};
 use super::item::ItemCommon;
 use super::recurrence::Recurrence;
 use crate::error::EwsError;
@@ -60,6 +60,9 @@ string_enum! {
         NoResponseReceived = "NoResponseReceived",
     }
 }
+
+/// The reminder lead times EWS accepts (`ReminderMinutesBeforeStartType`: up to five years).
+pub(crate) const REMINDER_MINUTES: std::ops::RangeInclusive<u32> = 0..=2_629_800;
 
 /// A meeting attendee and their answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,15 +207,15 @@ impl CalendarItem {
             w.text_element("t:ReminderIsSet", bool_str(set));
         }
         if let Some(minutes) = self.reminder_minutes {
-            w.text_element("t:ReminderMinutesBeforeStart", &minutes.to_string());
+            w.int_element("t:ReminderMinutesBeforeStart", minutes, REMINDER_MINUTES);
         }
         self.common.write_extended(w);
         w.opt_element("t:UID", self.uid.as_deref());
         if let Some(start) = &self.start {
-            w.text_element("t:Start", &write_datetime(start));
+            w.datetime_element("t:Start", start);
         }
         if let Some(end) = &self.end {
-            w.text_element("t:End", &write_datetime(end));
+            w.datetime_element("t:End", end);
         }
         if self.is_all_day {
             w.text_element("t:IsAllDayEvent", "true");

@@ -110,6 +110,12 @@ impl Mailbox {
     }
 
     pub(crate) fn write(&self, w: &mut XmlWriter) {
+        if self.email.trim().is_empty() {
+            w.reject(
+                "t:EmailAddress",
+                "is empty; every recipient and attendee needs an address",
+            );
+        }
         w.open("t:Mailbox", &[]);
         w.opt_element("t:Name", self.name.as_deref());
         w.text_element("t:EmailAddress", &self.email);

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::BufRead;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::common::{Body, string_enum};
 use super::item::ItemCommon;
@@ -221,6 +221,7 @@ impl Contact {
             w.close("t:PhoneNumbers");
         }
         if let Some(birthday) = self.birthday {
+            w.check_year("t:Birthday", birthday.year());
             w.text_element("t:Birthday", &birthday_value(birthday));
         }
         w.opt_element("t:Department", self.department.as_deref());

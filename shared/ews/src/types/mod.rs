@@ -26,7 +26,7 @@ pub use recurrence::{
     DayOfWeekIndex, DaysOfWeek, Month, Recurrence, RecurrencePattern, RecurrenceRange, Weekday,
 };
 
-pub(crate) use calendar::bool_str;
+pub(crate) use calendar::{REMINDER_MINUTES, bool_str};
 pub(crate) use common::write_datetime;
 pub(crate) use contact::birthday_value;
 pub(crate) use item::write_strings;

@@ -173,7 +173,7 @@ impl Recurrence {
         match &self.pattern {
             RecurrencePattern::Daily { interval } => {
                 w.open("t:DailyRecurrence", &[]);
-                w.text_element("t:Interval", &interval.to_string());
+                w.int_element("t:Interval", *interval, 1..=999);
                 w.close("t:DailyRecurrence");
             }
             RecurrencePattern::Weekly {
@@ -182,7 +182,7 @@ impl Recurrence {
                 first_day_of_week,
             } => {
                 w.open("t:WeeklyRecurrence", &[]);
-                w.text_element("t:Interval", &interval.to_string());
+                w.int_element("t:Interval", *interval, 1..=999);
                 let days: Vec<&str> = days.iter().map(|d| d.as_str()).collect();
                 w.text_element("t:DaysOfWeek", &days.join(" "));
                 w.opt_element("t:FirstDayOfWeek", first_day_of_week.map(Weekday::as_str));
@@ -193,8 +193,8 @@ impl Recurrence {
                 day_of_month,
             } => {
                 w.open("t:AbsoluteMonthlyRecurrence", &[]);
-                w.text_element("t:Interval", &interval.to_string());
-                w.text_element("t:DayOfMonth", &day_of_month.to_string());
+                w.int_element("t:Interval", *interval, 1..=999);
+                w.int_element("t:DayOfMonth", *day_of_month, 1..=31);
                 w.close("t:AbsoluteMonthlyRecurrence");
             }
             RecurrencePattern::RelativeMonthly {
@@ -203,7 +203,7 @@ impl Recurrence {
                 index,
             } => {
                 w.open("t:RelativeMonthlyRecurrence", &[]);
-                w.text_element("t:Interval", &interval.to_string());
+                w.int_element("t:Interval", *interval, 1..=999);
                 w.text_element("t:DaysOfWeek", day.as_str());
                 w.text_element("t:DayOfWeekIndex", index.as_str());
                 w.close("t:RelativeMonthlyRecurrence");
@@ -213,7 +213,7 @@ impl Recurrence {
                 month,
             } => {
                 w.open("t:AbsoluteYearlyRecurrence", &[]);
-                w.text_element("t:DayOfMonth", &day_of_month.to_string());
+                w.int_element("t:DayOfMonth", *day_of_month, 1..=31);
                 w.text_element("t:Month", month.as_str());
                 w.close("t:AbsoluteYearlyRecurrence");
             }
@@ -225,23 +225,22 @@ impl Recurrence {
                 w.close("t:RelativeYearlyRecurrence");
             }
         }
-        let date = |d: &NaiveDate| d.format("%Y-%m-%d").to_string();
         match &self.range {
             RecurrenceRange::NoEnd { start } => {
                 w.open("t:NoEndRecurrence", &[]);
-                w.text_element("t:StartDate", &date(start));
+                w.date_element("t:StartDate", *start);
                 w.close("t:NoEndRecurrence");
             }
             RecurrenceRange::EndDate { start, end } => {
                 w.open("t:EndDateRecurrence", &[]);
-                w.text_element("t:StartDate", &date(start));
-                w.text_element("t:EndDate", &date(end));
+                w.date_element("t:StartDate", *start);
+                w.date_element("t:EndDate", *end);
                 w.close("t:EndDateRecurrence");
             }
             RecurrenceRange::Numbered { start, count } => {
                 w.open("t:NumberedRecurrence", &[]);
-                w.text_element("t:StartDate", &date(start));
-                w.text_element("t:NumberOfOccurrences", &count.to_string());
+                w.date_element("t:StartDate", *start);
+                w.int_element("t:NumberOfOccurrences", *count, 1..=999);
                 w.close("t:NumberedRecurrence");
             }
         }

@@ -1,6 +1,9 @@
 //! An append-only XML writer with fixed prefixes (`soap:`, `t:`, `m:`).
 
 use std::fmt::Write as _;
+use std::ops::RangeInclusive;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use crate::error::EwsError;
 
@@ -78,6 +81,53 @@ impl XmlWriter {
         self
     }
 
+    /// Records that a value cannot be sent; [`XmlWriter::finish`] reports the first one.
+    pub(crate) fn reject(&mut self, field: &str, reason: impl Into<String>) {
+        if self.invalid.is_none() {
+            let field = field.trim_start_matches("t:").trim_start_matches("m:");
+            self.invalid = Some(EwsError::InvalidInput {
+                field: field.into(),
+                reason: reason.into(),
+            });
+        }
+    }
+
+    /// Writes a whole number, refusing one outside `range` (the schema's or Exchange's).
+    pub(crate) fn int_element(
+        &mut self,
+        name: &str,
+        value: u32,
+        range: RangeInclusive<u32>,
+    ) -> &mut Self {
+        if !range.contains(&value) {
+            self.reject(
+                name,
+                format!("must be {} to {}, not {value}", range.start(), range.end()),
+            );
+        }
+        self.text_element(name, &value.to_string())
+    }
+
+    /// Writes an instant as `xs:dateTime` in UTC, refusing years `xs:dateTime` cannot hold
+    /// without a sign.
+    pub(crate) fn datetime_element(&mut self, name: &str, value: &DateTime<Utc>) -> &mut Self {
+        self.check_year(name, value.year());
+        self.text_element(name, &crate::types::write_datetime(value))
+    }
+
+    /// Writes a date as `xs:date`.
+    pub(crate) fn date_element(&mut self, name: &str, value: NaiveDate) -> &mut Self {
+        self.check_year(name, value.year());
+        self.text_element(name, &value.format("%Y-%m-%d").to_string())
+    }
+
+    /// Refuses years outside 1 to 9999, which EWS dates cannot carry.
+    pub(crate) fn check_year(&mut self, field: &str, year: i32) {
+        if !(1..=9999).contains(&year) {
+            self.reject(field, format!("year {year} is outside 1 to 9999"));
+        }
+    }
+
     /// Appends markup that is already well-formed (built by this crate, never user text).
     pub(crate) fn raw(&mut self, markup: &str) -> &mut Self {
         self.out.push_str(markup);
@@ -118,20 +168,13 @@ impl XmlWriter {
                 '\t' | '\n' | '\r' => {
                     let _ = write!(self.out, "&#x{:X};", u32::from(c));
                 }
-                _ => {
-                    if self.invalid.is_none() {
-                        self.invalid = Some(EwsError::InvalidInput {
-                            field: field
-                                .trim_start_matches("t:")
-                                .trim_start_matches("m:")
-                                .into(),
-                            reason: format!(
-                                "contains the control character U+{:04X}, which XML cannot carry",
-                                u32::from(c)
-                            ),
-                        });
-                    }
-                }
+                _ => self.reject(
+                    field,
+                    format!(
+                        "contains the control character U+{:04X}, which XML cannot carry",
+                        u32::from(c)
+                    ),
+                ),
             }
             rest = &rest[pos + c.len_utf8()..];
         }
