@@ -36,4 +36,10 @@ echo "== cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== cargo test"
-cargo test --workspace --locked
+# Doc examples are compiled by rustdoc only where marked; the suite is the unit and
+# integration tests. The closing line sums every test binary's result.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked --lib --bins --tests 2>&1 | tee "$log"
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "%d passed, %d failed\n", p, f }' "$log"

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use mailbridge_identity::{AccessToken, TokenSource};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER, WWW_AUTHENTICATE};
+use tracing::Instrument as _;
 use url::Url;
 
 use crate::endpoint::{check_mailbox, parse_endpoint};
@@ -59,6 +60,17 @@ impl<T: TokenSource> EwsClient<T> {
     ) -> Result<O::Response, EwsError> {
         check_mailbox(mailbox)?;
         let envelope = op.to_envelope(mailbox)?;
+        let span = tracing::debug_span!("ews_call", op = O::NAME, mailbox = %mailbox_tag(mailbox));
+        self.send_with_retry::<O>(mailbox, &envelope)
+            .instrument(span)
+            .await
+    }
+
+    async fn send_with_retry<O: Operation>(
+        &self,
+        mailbox: &str,
+        envelope: &str,
+    ) -> Result<O::Response, EwsError> {
         let started = Instant::now();
         let mut token = self.tokens.token().await?;
         let mut renewed = false;
@@ -67,7 +79,7 @@ impl<T: TokenSource> EwsClient<T> {
             attempt += 1;
             let request_id = new_request_id();
             let result = self
-                .send_once::<O>(mailbox, &envelope, &token, &request_id)
+                .send_once::<O>(mailbox, envelope, &token, &request_id)
                 .await;
             let err = match result {
                 Ok(response) => return Ok(response),
@@ -223,6 +235,15 @@ fn shorten(text: &str, max: usize) -> String {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_owned(),
     }
+}
+
+/// A stable, non-reversible tag for a mailbox address, so logs can follow one mailbox
+/// without holding the address (FNV-1a over the lower-cased address).
+pub fn mailbox_tag(mailbox: &str) -> String {
+    let hash = mailbox.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("mbx-{:012x}", hash >> 16)
 }
 
 /// A random request id in GUID form, echoed by Exchange in its logs and in ours.

@@ -20,7 +20,7 @@ mod soap;
 pub mod types;
 pub mod xml;
 
-pub use client::{EwsClient, MAX_RESPONSE_BYTES};
+pub use client::{EwsClient, MAX_RESPONSE_BYTES, mailbox_tag};
 pub use endpoint::{EXCHANGE_ONLINE_EWS, check_mailbox, parse_endpoint};
 pub use error::{ErrorKind, EwsError, ResponseError};
 pub use ops::Operation;

@@ -57,7 +57,7 @@ impl Operation for GetFolder {
                 return Ok(false);
             }
             while let Some(folder) = r.next_child()? {
-                info.kind.clone_from(&folder.name);
+                folder.name.as_str().clone_into(&mut info.kind);
                 while let Some(prop) = r.next_child()? {
                     match prop.name.as_str() {
                         "FolderId" => {

@@ -128,7 +128,7 @@ fn read_changes<R: BufRead>(
     changes: &mut Vec<SyncChange>,
 ) -> Result<(), EwsError> {
     while let Some(change) = r.next_child()? {
-        let kind = change.name.clone();
+        let kind = change.name;
         let mut item = None;
         let mut id = None;
         let mut is_read = None;

@@ -297,7 +297,36 @@ pub(crate) fn birthday_value(date: NaiveDate) -> String {
 }
 
 fn parse_birthday(text: &str) -> Option<NaiveDate> {
-    // The date as written is what the owner entered; converting the time part to UTC
-    // first could move it to the day before.
-    NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
+    // Clients store a birthday at some time of day: Exchange Online at 11:59 UTC, we at
+    // noon, older Outlook at local midnight converted to UTC, which for zones east of UTC
+    // lands on the evening before. A time from 13:00 on is read as the next day.
+    // LIMIT: local midnight in UTC+12 to UTC+14 reads a day early; those zones are rare.
+    let date = NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()?;
+    let hour: u32 = text.get(11..13).and_then(|h| h.parse().ok()).unwrap_or(0);
+    if hour >= 13 {
+        date.succ_opt()
+    } else {
+        Some(date)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn birthdays_read_as_the_date_the_owner_entered() {
+        let may17 = NaiveDate::from_ymd_opt(1984, 5, 17);
+        for stored in [
+            "1984-05-17T11:59:00Z",
+            "1984-05-17T12:00:00Z",
+            "1984-05-16T23:00:00Z",
+            "1984-05-17T05:00:00Z",
+            "1984-05-17",
+        ] {
+            assert_eq!(parse_birthday(stored), may17, "{stored}");
+        }
+        assert_eq!(birthday_value(may17.unwrap()), "1984-05-17T12:00:00Z");
+        assert_eq!(parse_birthday("May 17"), None);
+    }
 }

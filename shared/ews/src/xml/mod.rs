@@ -5,7 +5,7 @@
 mod reader;
 mod writer;
 
-pub use reader::{Element, XmlReader};
+pub use reader::{Element, Name, XmlReader};
 pub use writer::XmlWriter;
 
 /// XML namespaces that EWS messages use.
