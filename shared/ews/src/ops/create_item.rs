@@ -2,12 +2,12 @@
 
 use std::io::BufRead;
 
-use super::Operation;
 use super::get_item::check_batch;
+use super::{Operation, read_item_id_messages};
 use crate::error::EwsError;
-use crate::soap::{MessageResult, read_response_messages};
+use crate::soap::MessageResult;
 use crate::types::{DistinguishedFolder, FolderId, Item, ItemId, Message};
-use crate::xml::{Ns, XmlReader, XmlWriter};
+use crate::xml::{XmlReader, XmlWriter};
 
 /// What happens to a created message (`MessageDisposition`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,15 +149,6 @@ impl Operation for CreateItem {
     }
 
     fn read_response<R: BufRead>(r: &mut XmlReader<R>) -> Result<Self::Response, EwsError> {
-        read_response_messages(r, |id: &mut Option<ItemId>, field, r| {
-            if !field.is(Ns::Messages, "Items") {
-                return Ok(false);
-            }
-            *id = Item::read_list(r)?
-                .into_iter()
-                .next()
-                .and_then(|item| item.id().cloned());
-            Ok(true)
-        })
+        read_item_id_messages(r)
     }
 }

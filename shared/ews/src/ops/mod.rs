@@ -21,8 +21,9 @@ pub use update_fields::{CalendarUpdate, ContactUpdate, Updates};
 pub use update_item::{ConflictResolution, ItemChange, SendInvitationsOrCancellations, UpdateItem};
 
 use crate::error::EwsError;
-use crate::soap::{read_envelope, write_envelope};
-use crate::xml::{XmlReader, XmlWriter};
+use crate::soap::{MessageResult, read_envelope, read_response_messages, write_envelope};
+use crate::types::{Item, ItemId};
+use crate::xml::{Ns, XmlReader, XmlWriter};
 
 /// An EWS operation: a request that knows its response type, so that the transport is
 /// written once and "send X, get X's response" is checked by the compiler.
@@ -54,4 +55,21 @@ pub trait Operation {
         let element = format!("{}Response", Self::NAME);
         read_envelope(&mut r, &element, |r| Self::read_response(r))
     }
+}
+
+/// Reads response messages that each hold the id (and new change key) of one item, as
+/// `CreateItem` and `UpdateItem` return them.
+pub(crate) fn read_item_id_messages<R: BufRead>(
+    r: &mut XmlReader<R>,
+) -> Result<Vec<MessageResult<Option<ItemId>>>, EwsError> {
+    read_response_messages(r, |id: &mut Option<ItemId>, field, r| {
+        if !field.is(Ns::Messages, "Items") {
+            return Ok(false);
+        }
+        *id = Item::read_list(r)?
+            .into_iter()
+            .next()
+            .and_then(|item| item.id().cloned());
+        Ok(true)
+    })
 }

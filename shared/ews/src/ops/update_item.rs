@@ -2,13 +2,13 @@
 
 use std::io::BufRead;
 
-use super::Operation;
 use super::get_item::check_batch;
 use super::update_fields::Updates;
+use super::{Operation, read_item_id_messages};
 use crate::error::EwsError;
-use crate::soap::{MessageResult, read_response_messages};
-use crate::types::{Item, ItemId};
-use crate::xml::{Ns, XmlReader, XmlWriter};
+use crate::soap::MessageResult;
+use crate::types::ItemId;
+use crate::xml::{XmlReader, XmlWriter};
 
 /// What the server does when the item changed since the change key was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,15 +133,6 @@ impl Operation for UpdateItem {
     }
 
     fn read_response<R: BufRead>(r: &mut XmlReader<R>) -> Result<Self::Response, EwsError> {
-        read_response_messages(r, |id: &mut Option<ItemId>, field, r| {
-            if !field.is(Ns::Messages, "Items") {
-                return Ok(false);
-            }
-            *id = Item::read_list(r)?
-                .into_iter()
-                .next()
-                .and_then(|item| item.id().cloned());
-            Ok(true)
-        })
+        read_item_id_messages(r)
     }
 }

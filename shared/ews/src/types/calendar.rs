@@ -6,10 +6,10 @@ use chrono::{DateTime, Utc};
 
 use super::ItemId;
 use super::common::{Body, Mailbox, Sensitivity, parse_datetime, string_enum};
-use super::item::ItemCommon;
+use super::item::{ItemCommon, read_item_fields};
 use super::recurrence::Recurrence;
 use crate::error::EwsError;
-use crate::xml::{Ns, XmlReader, XmlWriter};
+use crate::xml::{XmlReader, XmlWriter};
 
 string_enum! {
     /// How the time shows in free/busy (`LegacyFreeBusyStatus`).
@@ -246,17 +246,11 @@ impl CalendarItem {
     /// Reads the children of a `<CalendarItem>` already entered.
     pub(crate) fn read<R: BufRead>(r: &mut XmlReader<R>) -> Result<CalendarItem, EwsError> {
         let mut c = CalendarItem::default();
-        while let Some(child) = r.next_child()? {
-            if c.common.read_field(&child, r)? {
-                continue;
-            }
-            if child.ns != Ns::Types {
-                r.skip()?;
-                continue;
-            }
+        let mut common = ItemCommon::default();
+        read_item_fields(r, &mut common, |child, r| {
             match child.name.as_str() {
                 "Subject" => c.subject = Some(r.read_text()?),
-                "Body" => c.body = Some(Body::read(&child, r)?),
+                "Body" => c.body = Some(Body::read(child, r)?),
                 "Sensitivity" => c.sensitivity = Sensitivity::parse(r.read_text()?.trim()),
                 "ReminderIsSet" => c.reminder_is_set = Some(r.read_bool("ReminderIsSet")?),
                 "ReminderMinutesBeforeStart" => {
@@ -286,9 +280,11 @@ impl CalendarItem {
                     c.end_time_zone = child.attr("Id").map(str::to_owned);
                     r.skip()?;
                 }
-                _ => r.skip()?,
+                _ => return Ok(false),
             }
-        }
+            Ok(true)
+        })?;
+        c.common = common;
         Ok(c)
     }
 }

@@ -6,9 +6,9 @@ use std::io::BufRead;
 use chrono::{Datelike, NaiveDate};
 
 use super::common::{Body, string_enum};
-use super::item::ItemCommon;
+use super::item::{ItemCommon, read_item_fields};
 use crate::error::EwsError;
-use crate::xml::{Ns, XmlReader, XmlWriter};
+use crate::xml::{XmlReader, XmlWriter};
 
 string_enum! {
     /// The three e-mail slots of a contact.
@@ -233,14 +233,8 @@ impl Contact {
     /// Reads the children of a `<Contact>` element already entered.
     pub(crate) fn read<R: BufRead>(r: &mut XmlReader<R>) -> Result<Contact, EwsError> {
         let mut c = Contact::default();
-        while let Some(child) = r.next_child()? {
-            if c.common.read_field(&child, r)? {
-                continue;
-            }
-            if child.ns != Ns::Types {
-                r.skip()?;
-                continue;
-            }
+        let mut common = ItemCommon::default();
+        read_item_fields(r, &mut common, |child, r| {
             match child.name.as_str() {
                 "Body" => c.notes = Some(r.read_text()?).filter(|n| !n.is_empty()),
                 "FileAs" => c.file_as = Some(r.read_text()?),
@@ -265,9 +259,11 @@ impl Contact {
                         }
                     }
                 }
-                _ => r.skip()?,
+                _ => return Ok(false),
             }
-        }
+            Ok(true)
+        })?;
+        c.common = common;
         Ok(c)
     }
 }

@@ -75,6 +75,25 @@ impl ItemCommon {
     }
 }
 
+/// Walks the children of an item element already entered: properties common to all
+/// items go into `common`, EWS-typed ones to `field` (which returns whether it took
+/// the child), and anything else is skipped.
+pub(crate) fn read_item_fields<R: BufRead>(
+    r: &mut XmlReader<R>,
+    common: &mut ItemCommon,
+    mut field: impl FnMut(&Element, &mut XmlReader<R>) -> Result<bool, EwsError>,
+) -> Result<(), EwsError> {
+    while let Some(child) = r.next_child()? {
+        if common.read_field(&child, r)? {
+            continue;
+        }
+        if child.ns != Ns::Types || !field(&child, r)? {
+            r.skip()?;
+        }
+    }
+    Ok(())
+}
+
 /// Reads an `ArrayOfStringsType` (`<String>` children).
 pub(crate) fn read_strings<R: BufRead>(r: &mut XmlReader<R>) -> Result<Vec<String>, EwsError> {
     let mut out = Vec::new();

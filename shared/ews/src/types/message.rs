@@ -6,9 +6,9 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 
 use super::common::{Body, Importance, Mailbox, parse_datetime};
-use super::item::ItemCommon;
+use super::item::{ItemCommon, read_item_fields};
 use crate::error::EwsError;
-use crate::xml::{Ns, XmlReader, XmlWriter};
+use crate::xml::{XmlReader, XmlWriter};
 
 /// A file attached to a message, held in memory (mailbridge only sends small ones).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,17 +89,11 @@ impl Message {
     /// Reads the children of a `<Message>` already entered.
     pub(crate) fn read<R: BufRead>(r: &mut XmlReader<R>) -> Result<Message, EwsError> {
         let mut m = Message::default();
-        while let Some(child) = r.next_child()? {
-            if m.common.read_field(&child, r)? {
-                continue;
-            }
-            if child.ns != Ns::Types {
-                r.skip()?;
-                continue;
-            }
+        let mut common = ItemCommon::default();
+        read_item_fields(r, &mut common, |child, r| {
             match child.name.as_str() {
                 "Subject" => m.subject = Some(r.read_text()?),
-                "Body" => m.body = Some(Body::read(&child, r)?),
+                "Body" => m.body = Some(Body::read(child, r)?),
                 "Importance" => m.importance = Importance::parse(r.read_text()?.trim()),
                 "ToRecipients" => m.to = Mailbox::read_list(r)?,
                 "CcRecipients" => m.cc = Mailbox::read_list(r)?,
@@ -109,9 +103,11 @@ impl Message {
                 "DateTimeSent" => m.sent = Some(r.read_parsed("DateTimeSent", parse_datetime)?),
                 "InternetMessageId" => m.internet_message_id = Some(r.read_text()?),
                 "Attachments" => m.attachments = read_attachments(r)?,
-                _ => r.skip()?,
+                _ => return Ok(false),
             }
-        }
+            Ok(true)
+        })?;
+        m.common = common;
         Ok(m)
     }
 }
