@@ -4,56 +4,21 @@
 // Helpers outside `#[test]` functions unwrap too: a failure there is a failed test.
 #![allow(clippy::unwrap_used)]
 
-mod script_server;
+mod harness;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
+use harness::script_server::{Reply, ScriptServer};
+use harness::tokens::{CountingTokens, fast_client};
 use mailbridge_ews::ops::{CreateItem, SyncFolderItems};
 use mailbridge_ews::types::{Contact, DistinguishedFolder, Item, SyncState};
-use mailbridge_ews::{ErrorKind, EwsClient, EwsError, ResponseCode, RetryPolicy};
-use mailbridge_identity::{AccessToken, IdentityError, TokenSource};
-use script_server::{Reply, ScriptServer};
+use mailbridge_ews::{ErrorKind, EwsClient, EwsError, ResponseCode};
 
 const MAILBOX: &str = "agent@brokerage.example";
 
-/// Hands out `token-1`, then `token-2`, ... on each renewal, counting renewals.
-#[derive(Clone, Default)]
-struct CountingTokens {
-    renewals: Arc<AtomicUsize>,
-}
-
-impl TokenSource for CountingTokens {
-    async fn token(&self) -> Result<AccessToken, IdentityError> {
-        Ok(AccessToken::new(
-            "token-1-SECRETVALUE",
-            SystemTime::now() + Duration::from_hours(1),
-        ))
-    }
-
-    async fn renew(&self, _stale: &AccessToken) -> Result<AccessToken, IdentityError> {
-        let n = self.renewals.fetch_add(1, Ordering::SeqCst) + 2;
-        Ok(AccessToken::new(
-            format!("token-{n}-SECRETVALUE"),
-            SystemTime::now() + Duration::from_hours(1),
-        ))
-    }
-}
-
-fn fast_retry() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 4,
-        max_elapsed: Duration::from_secs(10),
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
-    }
-}
-
 fn client(server: &ScriptServer, tokens: CountingTokens) -> EwsClient<CountingTokens> {
-    EwsClient::new(reqwest::Client::new(), &server.url(), tokens)
-        .unwrap()
-        .with_retry(fast_retry())
+    fast_client(server, tokens)
 }
 
 fn envelope(body: &str) -> String {

@@ -6,53 +6,14 @@
 // Helpers outside `#[test]` functions unwrap too: a failure there is a failed test.
 #![allow(clippy::unwrap_used)]
 
-mod script_server;
+mod harness;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
 
+use harness::script_server::{Reply, ScriptServer};
+use harness::tokens::{CountingTokens, fast_client};
 use mailbridge_ews::ops::SyncFolderItems;
 use mailbridge_ews::types::{DistinguishedFolder, SyncState};
-use mailbridge_ews::{EwsClient, RetryPolicy};
-use mailbridge_identity::{AccessToken, IdentityError, TokenSource};
-use script_server::{Reply, ScriptServer};
-
-const TOKEN: &str = "eyJ0eXAi.SECRETVALUE.sig";
-
-#[derive(Clone, Default)]
-struct Tokens {
-    renewals: Arc<AtomicUsize>,
-}
-
-impl TokenSource for Tokens {
-    async fn token(&self) -> Result<AccessToken, IdentityError> {
-        Ok(AccessToken::new(
-            TOKEN,
-            SystemTime::now() + Duration::from_hours(1),
-        ))
-    }
-
-    async fn renew(&self, _stale: &AccessToken) -> Result<AccessToken, IdentityError> {
-        self.renewals.fetch_add(1, Ordering::SeqCst);
-        Ok(AccessToken::new(
-            TOKEN,
-            SystemTime::now() + Duration::from_hours(1),
-        ))
-    }
-}
-
-fn client(server: &ScriptServer) -> EwsClient<Tokens> {
-    let retry = RetryPolicy {
-        max_attempts: 4,
-        max_elapsed: Duration::from_secs(10),
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
-    };
-    EwsClient::new(reqwest::Client::new(), &server.url(), Tokens::default())
-        .unwrap()
-        .with_retry(retry)
-}
 
 fn sync_op() -> SyncFolderItems {
     SyncFolderItems::new(
@@ -79,13 +40,13 @@ async fn the_token_never_reaches_errors_or_logs() {
         Reply::status(401, String::new()),
     ])
     .await;
-    let err = client(&server)
+    let err = fast_client(&server, CountingTokens::default())
         .execute("agent@brokerage.example", &sync_op())
         .await
         .unwrap_err();
     let server2 =
         ScriptServer::start(vec![Reply::Reset, Reply::Reset, Reply::Reset, Reply::Reset]).await;
-    let err2 = client(&server2)
+    let err2 = fast_client(&server2, CountingTokens::default())
         .execute("agent@brokerage.example", &sync_op())
         .await
         .unwrap_err();

@@ -3,8 +3,6 @@
 
 // Test support: a failure to bind or a poisoned lock should stop the test loudly.
 #![allow(clippy::unwrap_used)]
-// Each test binary that includes this module uses a different part of it.
-#![allow(dead_code)]
 
 use std::fmt::Write as _;
 
