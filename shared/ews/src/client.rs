@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use mailbridge_identity::{AccessToken, TokenSource};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER, WWW_AUTHENTICATE};
 use tracing::Instrument as _;
@@ -59,7 +60,8 @@ impl<T: TokenSource> EwsClient<T> {
         op: &O,
     ) -> Result<O::Response, EwsError> {
         check_mailbox(mailbox)?;
-        let envelope = op.to_envelope(mailbox)?;
+        // Shared bytes: each retry sends the same body without copying it.
+        let envelope = Bytes::from(op.to_envelope(mailbox)?);
         let span = tracing::debug_span!("ews_call", op = O::NAME, mailbox = %mailbox_tag(mailbox));
         self.send_with_retry::<O>(mailbox, &envelope)
             .instrument(span)
@@ -69,7 +71,7 @@ impl<T: TokenSource> EwsClient<T> {
     async fn send_with_retry<O: Operation>(
         &self,
         mailbox: &str,
-        envelope: &str,
+        envelope: &Bytes,
     ) -> Result<O::Response, EwsError> {
         let started = Instant::now();
         let mut token = self.tokens.token().await?;
@@ -112,7 +114,7 @@ impl<T: TokenSource> EwsClient<T> {
     async fn send_once<O: Operation>(
         &self,
         mailbox: &str,
-        envelope: &str,
+        envelope: &Bytes,
         token: &AccessToken,
         request_id: &str,
     ) -> Result<O::Response, EwsError> {
@@ -125,12 +127,18 @@ impl<T: TokenSource> EwsClient<T> {
             .header("X-AnchorMailbox", mailbox)
             .header("client-request-id", request_id)
             .header("return-client-request-id", "true")
-            .body(envelope.to_owned())
+            .body(envelope.clone())
             .send()
             .await
             .map_err(|e| self.network_error(&e, false))?;
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
+        // Read the few headers a status needs now: reading the body consumes the response.
+        let auth = (status == 401)
+            .then(|| auth_reason(response.headers()))
+            .flatten();
+        let back_off = matches!(status, 429 | 503)
+            .then(|| retry_after(response.headers()))
+            .flatten();
         let body = read_body(response)
             .await
             .map_err(|e| self.network_error(&e, true))?;
@@ -144,15 +152,11 @@ impl<T: TokenSource> EwsClient<T> {
         );
         match status {
             200 => O::parse_envelope(body.as_slice()),
-            401 => Err(EwsError::Unauthorized {
-                reason: auth_reason(&headers),
-            }),
+            401 => Err(EwsError::Unauthorized { reason: auth }),
             403 => Err(EwsError::Forbidden {
                 reason: body_snippet(&body),
             }),
-            429 | 503 => Err(EwsError::Throttled {
-                back_off: retry_after(&headers),
-            }),
+            429 | 503 => Err(EwsError::Throttled { back_off }),
             // EWS sends SOAP faults with HTTP 500.
             500 => match O::parse_envelope(body.as_slice()) {
                 Err(fault @ EwsError::SoapFault { .. }) => Err(fault),
