@@ -7,7 +7,7 @@ use super::item::{Address, Attendee, Body, Contact, Event, ItemContent, Occurren
 use super::recurrence::{DayOfWeek, Pattern, Range, Recurrence};
 
 /// What to generate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SeedSpec {
     /// Contacts.
     #[serde(default)]
