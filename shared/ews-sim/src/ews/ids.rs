@@ -52,6 +52,13 @@ fn checksum(bytes: &[u8]) -> [u8; 4] {
     hash.to_be_bytes()
 }
 
+/// A record of `kind` with room for every fixed-size token, so writing one allocates once.
+fn record(kind: u8) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(32);
+    bytes.push(kind);
+    bytes
+}
+
 fn seal(mut bytes: Vec<u8>) -> String {
     let sum = checksum(&bytes);
     bytes.extend_from_slice(&sum);
@@ -78,7 +85,7 @@ fn take<const N: usize>(input: &mut &[u8]) -> Option<[u8; N]> {
 
 /// The id of a stored item.
 pub fn item_id(mailbox: u32, number: u64) -> String {
-    let mut bytes = vec![ITEM];
+    let mut bytes = record(ITEM);
     bytes.extend_from_slice(&mailbox.to_be_bytes());
     bytes.extend_from_slice(&number.to_be_bytes());
     // Exchange ids are long; padding keeps ours from looking like counters.
@@ -88,7 +95,7 @@ pub fn item_id(mailbox: u32, number: u64) -> String {
 
 /// The id of one occurrence of a series.
 pub fn occurrence_id(mailbox: u32, master: u64, original_start: DateTime<Utc>) -> String {
-    let mut bytes = vec![OCCURRENCE];
+    let mut bytes = record(OCCURRENCE);
     bytes.extend_from_slice(&mailbox.to_be_bytes());
     bytes.extend_from_slice(&master.to_be_bytes());
     bytes.extend_from_slice(&original_start.timestamp().to_be_bytes());
@@ -117,7 +124,7 @@ pub fn parse_item_id(text: &str) -> Option<ItemRef> {
 
 /// The change key of an item at a change number.
 pub fn change_key(change: u64) -> String {
-    let mut bytes = vec![CHANGE_KEY];
+    let mut bytes = record(CHANGE_KEY);
     bytes.extend_from_slice(&change.to_be_bytes());
     seal(bytes)
 }
@@ -147,7 +154,7 @@ fn folder_at(index: u8) -> Option<FolderKind> {
 
 /// The id of a folder of a mailbox.
 pub fn folder_id(mailbox: u32, folder: FolderKind) -> String {
-    let mut bytes = vec![FOLDER];
+    let mut bytes = record(FOLDER);
     bytes.extend_from_slice(&mailbox.to_be_bytes());
     bytes.push(folder_index(folder));
     bytes.extend_from_slice(&[0x2E, 0x00, 0x00, 0x00, 0x01, 0x00]);
@@ -165,7 +172,7 @@ pub fn parse_folder_id(text: &str) -> Option<(u32, FolderKind)> {
 
 /// The sync state for a cursor of a mailbox's folder.
 pub fn sync_state(mailbox: u32, folder: FolderKind, cursor: &SyncCursor) -> String {
-    let mut bytes = vec![SYNC_STATE];
+    let mut bytes = record(SYNC_STATE);
     bytes.extend_from_slice(&mailbox.to_be_bytes());
     bytes.push(folder_index(folder));
     bytes.extend_from_slice(&cursor.generation.to_be_bytes());

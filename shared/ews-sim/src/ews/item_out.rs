@@ -114,7 +114,7 @@ impl ItemWriter<'_> {
             w.leaf("t:DateTimeReceived", &datetime(&item.created));
         }
         if s.wants(Field::Size, false) {
-            w.leaf("t:Size", &content.size().min(i32::MAX as usize).to_string());
+            w.leaf("t:Size", &item.size.min(i32::MAX as usize).to_string());
         }
         if s.wants(Field::Categories, true) && !content.common.categories.is_empty() {
             w.open("t:Categories", &[]);

@@ -286,21 +286,62 @@ impl XmlOut {
 /// Escapes text for XML 1.0. Characters XML 1.0 cannot carry at all become U+FFFD, so a
 /// value stored through the control API can never make a response unreadable.
 fn escape_into(out: &mut String, text: &str, attribute: bool) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' if attribute => out.push_str("&quot;"),
-            // Attribute values would be normalised to spaces; references keep them.
-            '\t' if attribute => out.push_str("&#x9;"),
-            '\n' if attribute => out.push_str("&#xA;"),
-            '\r' => out.push_str("&#xD;"),
-            '\t' | '\n' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
-            c => out.push(c),
+    // Most values need no escaping: copy runs of plain text whole. Every character that
+    // needs work is ASCII except U+FFFE and U+FFFF (EF BF BE, EF BF BF), so a byte scan
+    // finds them all and only ever cuts the text at character boundaries.
+    let bytes = text.as_bytes();
+    let marks = if attribute {
+        &ATTRIBUTE_MARKS
+    } else {
+        &TEXT_MARKS
+    };
+    let mut plain = 0;
+    for (at, &byte) in bytes.iter().enumerate() {
+        if !marks[usize::from(byte)] {
+            continue;
         }
+        let (replacement, width) = match byte {
+            b'&' => ("&amp;", 1),
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'"' => ("&quot;", 1),
+            // Attribute values would be normalised to spaces; references keep them.
+            b'\t' => ("&#x9;", 1),
+            b'\n' => ("&#xA;", 1),
+            b'\r' => ("&#xD;", 1),
+            0xEF if matches!(bytes.get(at + 1..at + 3), Some([0xBF, 0xBE | 0xBF])) => {
+                ("\u{FFFD}", 3)
+            }
+            0xEF => continue,
+            _ => ("\u{FFFD}", 1),
+        };
+        out.push_str(&text[plain..at]);
+        out.push_str(replacement);
+        plain = at + width;
     }
+    out.push_str(&text[plain..]);
+}
+
+/// Bytes that may need work in element text.
+static TEXT_MARKS: [bool; 256] = marks(false);
+/// Bytes that may need work in an attribute value.
+static ATTRIBUTE_MARKS: [bool; 256] = marks(true);
+
+const fn marks(attribute: bool) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = true;
+        byte += 1;
+    }
+    table[b'\t' as usize] = attribute;
+    table[b'\n' as usize] = attribute;
+    table[b'&' as usize] = true;
+    table[b'<' as usize] = true;
+    table[b'>' as usize] = true;
+    table[b'"' as usize] = attribute;
+    table[0xEF] = true;
+    table
 }
 
 #[cfg(test)]
@@ -358,6 +399,13 @@ mod tests {
         assert_eq!(
             w.finish(),
             "<t:A K=\"a&quot;b&#x9;c\">x&lt;y&amp;z]]&gt;\u{FFFD}&#xD;</t:A>"
+        );
+        // Non-characters go; their neighbours in the same UTF-8 range and beyond the BMP stay.
+        let mut w = XmlOut::new();
+        w.leaf("t:B", "\u{FFFE}é\u{FFFD}\u{FFFF}\u{FFEF}😀\n");
+        assert_eq!(
+            w.finish(),
+            "<t:B>\u{FFFD}é\u{FFFD}\u{FFFD}\u{FFEF}😀\n</t:B>"
         );
     }
 }

@@ -78,6 +78,8 @@ pub struct StoredItem {
     pub modified: DateTime<Utc>,
     /// What it holds.
     pub content: ItemContent,
+    /// Its size in bytes as the store counts it, worked out once per write.
+    pub size: usize,
 }
 
 /// Why the store refused a write.
@@ -248,6 +250,7 @@ impl Mailbox {
                 change,
                 created: now,
                 modified: now,
+                size: content.size(),
                 content,
             },
         );
@@ -296,6 +299,7 @@ impl Mailbox {
         item.change = change;
         item.modified = now;
         if let Some(content) = content {
+            item.size = content.size();
             item.content = content;
         }
         let log = self.folder_mut(folder);
