@@ -1,0 +1,20 @@
+//! Where mailbridge keeps its state and its secrets.
+//!
+//! - [`StateStore`]: tenants, mailboxes, per-folder sync cursors, links between CRM records
+//!   and mailbox items, the CRM-side records with their change feed, the outbox of CRM
+//!   changes still to push, leases, idempotency records and the audit trail.
+//! - [`SecretStore`]: client secrets and cached tokens, never printable.
+//!
+//! Records are stored as documents (JSON) beside the few attributes the stores index, so a
+//! field added later needs no migration. Every implementation passes the same conformance
+//! suite.
+
+mod error;
+mod model;
+mod secret;
+mod state;
+
+pub use error::{SecretError, StoreError};
+pub use model::*;
+pub use secret::{SecretStore, check_name};
+pub use state::{StateStore, StoreResult};
