@@ -192,6 +192,9 @@ pub struct Link {
     pub content_hash: String,
     /// The CRM record version both sides agreed on.
     pub crm_version: Version,
+    /// The agreed content itself (JSON): the base of a three-way, field-level merge when
+    /// both sides changed. `None` when not kept.
+    pub base: Option<String>,
 }
 
 /// Who made a change.
