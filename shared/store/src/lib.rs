@@ -7,8 +7,9 @@
 //!
 //! Records are stored as documents (JSON) beside the few attributes the stores index, so a
 //! field added later needs no migration. Every implementation passes the same conformance
-//! suite.
+//! suite ([`conformance`]).
 
+pub mod conformance;
 mod error;
 mod model;
 mod secret;
