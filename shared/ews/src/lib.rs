@@ -10,6 +10,7 @@
 //! Parsing is namespace-aware and streaming: any prefix, unknown elements skipped, no tree
 //! built.
 
+pub mod backend;
 mod client;
 mod endpoint;
 mod error;
@@ -20,6 +21,7 @@ mod soap;
 pub mod types;
 pub mod xml;
 
+pub use backend::EwsMailbox;
 pub use client::{EwsClient, MAX_RESPONSE_BYTES, mailbox_tag};
 pub use endpoint::{EXCHANGE_ONLINE_EWS, check_mailbox, parse_endpoint};
 pub use error::{ErrorKind, EwsError, ResponseError};

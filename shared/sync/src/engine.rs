@@ -1,0 +1,286 @@
+//! Carrying out a sync run for one mailbox: lease, pull, push, release.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use mailbridge_mailbox::{BackendError, FolderKind, ItemData, MailboxBackend};
+use mailbridge_store::{
+    AuditEvent, Commit, Folder, Lease, LinkChange, MailboxStatus, RecordWrite, StateStore,
+};
+use tracing::{info, warn};
+
+use crate::error::SyncError;
+use crate::report::FolderReport;
+
+/// How a runner syncs.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// This runner's name in leases (host and process, or the Lambda request id).
+    pub owner: String,
+    /// How long a lease lasts without renewal; a crashed runner blocks no longer.
+    pub lease_ttl: Duration,
+    /// The mass-delete brake: a pull deleting more than this percentage of a folder's
+    /// linked items stops instead.
+    pub mass_delete_percent: usize,
+    /// …once at least this many would go (small folders may empty out legitimately).
+    pub mass_delete_min: usize,
+    /// Most outbox entries pushed per folder and run.
+    pub push_batch: usize,
+    /// How often a commit that lost a race with a CRM write is planned again.
+    pub commit_retries: u32,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            owner: format!("runner-{:016x}", fastrand::u64(..)),
+            lease_ttl: Duration::from_mins(5),
+            mass_delete_percent: 50,
+            mass_delete_min: 10,
+            push_batch: 1_000,
+            commit_retries: 3,
+        }
+    }
+}
+
+/// The sync engine for one mailbox.
+pub struct Engine<'a, S: StateStore, B: MailboxBackend> {
+    pub(crate) store: &'a S,
+    pub(crate) backend: &'a B,
+    pub(crate) mailbox: String,
+    pub(crate) config: SyncConfig,
+}
+
+pub(crate) fn kind(folder: Folder) -> FolderKind {
+    match folder {
+        Folder::Contacts => FolderKind::Contacts,
+        Folder::Calendar => FolderKind::Calendar,
+    }
+}
+
+/// Reads a stored record of `folder`.
+pub(crate) fn parse(folder: Folder, json: &str) -> Option<ItemData> {
+    match folder {
+        Folder::Contacts => ItemData::contact_from_json(json).ok(),
+        Folder::Calendar => ItemData::event_from_json(json).ok(),
+    }
+}
+
+impl<'a, S: StateStore, B: MailboxBackend> Engine<'a, S, B> {
+    /// An engine syncing `mailbox` between `store` and `backend`.
+    pub fn new(store: &'a S, backend: &'a B, mailbox: &str, config: SyncConfig) -> Self {
+        Engine {
+            store,
+            backend,
+            mailbox: mailbox.trim().to_lowercase(),
+            config,
+        }
+    }
+
+    /// Syncs both folders and records the outcome on the mailbox record (last sync, last
+    /// error, back-off, the brake).
+    pub async fn sync_mailbox(&self) -> Result<Vec<FolderReport>, SyncError> {
+        if let Some(mailbox) = self.store.get_mailbox(&self.mailbox).await?
+            && mailbox.status != MailboxStatus::Active
+        {
+            return Err(SyncError::Inactive {
+                reason: mailbox
+                    .attention
+                    .unwrap_or_else(|| format!("{:?}", mailbox.status)),
+            });
+        }
+        let mut reports = Vec::new();
+        let mut outcome = Ok(());
+        for folder in Folder::ALL {
+            match self.sync_folder(folder).await {
+                Ok(report) => reports.push(report),
+                Err(err) => {
+                    outcome = Err(err);
+                    break;
+                }
+            }
+        }
+        self.record_outcome(outcome.as_ref().err()).await?;
+        outcome.map(|()| reports)
+    }
+
+    async fn record_outcome(&self, error: Option<&SyncError>) -> Result<(), SyncError> {
+        // The mailbox record is optional (tests and tools sync bare mailboxes).
+        for _ in 0..3 {
+            let Some(mut mailbox) = self.store.get_mailbox(&self.mailbox).await? else {
+                return Ok(());
+            };
+            let version = mailbox.version;
+            let now = Utc::now();
+            match error {
+                None => {
+                    mailbox.last_sync = Some(now);
+                    mailbox.last_error = None;
+                    mailbox.back_off_until = None;
+                }
+                Some(err) => {
+                    mailbox.last_error = Some(err.to_string());
+                    mailbox.back_off_until = err
+                        .back_off()
+                        .and_then(|d| chrono::Duration::from_std(d).ok())
+                        .map(|d| now + d);
+                    if let SyncError::Braked { .. } = err {
+                        mailbox.status = MailboxStatus::NeedsAttention;
+                        mailbox.attention = Some(err.to_string());
+                    }
+                }
+            }
+            match self
+                .store
+                .put_mailbox(&mailbox, mailbox_store_expect(version))
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(mailbridge_store::StoreError::Conflict { .. }) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Syncs one folder: takes its lease, pulls the mailbox's changes, pushes the CRM's.
+    pub async fn sync_folder(&self, folder: Folder) -> Result<FolderReport, SyncError> {
+        let key = format!("sync/{}/{}", self.mailbox, folder);
+        let lease = self
+            .store
+            .acquire_lease(&key, &self.config.owner, self.config.lease_ttl, Utc::now())
+            .await?
+            .ok_or(SyncError::Busy { folder })?;
+        let span =
+            tracing::info_span!("sync_folder", mailbox = %self.mailbox, %folder, op = "sync");
+        let _entered = span.enter();
+        let mut report = FolderReport {
+            folder: Some(folder),
+            ..FolderReport::default()
+        };
+        let mut lease = lease;
+        let result = async {
+            self.pull(folder, &mut lease, &mut report, false).await?;
+            self.push(folder, &mut lease, &mut report).await
+        }
+        .await;
+        // A lease that lapsed is simply gone; releasing it is a courtesy.
+        if let Err(err) = self.store.release_lease(&lease).await {
+            warn!(error = %err, "could not release the sync lease");
+        }
+        match &result {
+            Ok(()) => info!(
+                pages = report.pages,
+                crm_created = report.crm_created,
+                crm_updated = report.crm_updated,
+                crm_deleted = report.crm_deleted,
+                mailbox_created = report.mailbox_created,
+                mailbox_updated = report.mailbox_updated,
+                mailbox_deleted = report.mailbox_deleted,
+                conflicts = report.conflicts,
+                "folder synced"
+            ),
+            Err(err) => warn!(error = %err, "folder sync stopped"),
+        }
+        result.map(|()| report)
+    }
+
+    /// What a sync of `folder` would do, without writing anything anywhere: the pull's
+    /// planned actions (first-connect matches, new, ambiguous) and the outbox waiting.
+    pub async fn dry_run(&self, folder: Folder) -> Result<FolderReport, SyncError> {
+        let mut report = FolderReport {
+            folder: Some(folder),
+            ..FolderReport::default()
+        };
+        let mut lease = Lease {
+            key: String::new(),
+            owner: self.config.owner.clone(),
+            token: 0,
+            expires: Utc::now(),
+        };
+        self.pull(folder, &mut lease, &mut report, true).await?;
+        for entry in self
+            .store
+            .list_outbox(&self.mailbox, folder, self.config.push_batch)
+            .await?
+        {
+            report
+                .planned
+                .push(format!("push           {} (CRM change)", entry.crm_id));
+        }
+        Ok(report)
+    }
+
+    pub(crate) async fn renew(&self, lease: &mut Lease) -> Result<(), SyncError> {
+        *lease = self
+            .store
+            .renew_lease(lease, self.config.lease_ttl, Utc::now())
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) fn commit(&self, folder: Folder, lease: &Lease) -> Commit {
+        Commit {
+            mailbox: self.mailbox.clone(),
+            folder,
+            id: format!("{}-{:016x}", self.config.owner, fastrand::u64(..)),
+            lease: lease.clone(),
+            cursor: None,
+            records: Vec::new(),
+            links: Vec::new(),
+            outbox_done: Vec::new(),
+            outbox_failed: Vec::new(),
+            audit: Vec::new(),
+        }
+    }
+
+    // Callers build the detail inline with `json!`; taking it by value reads best there.
+    #[allow(clippy::needless_pass_by_value)]
+    pub(crate) fn audit(
+        &self,
+        action: &str,
+        subject: &str,
+        detail: serde_json::Value,
+    ) -> AuditEvent {
+        AuditEvent {
+            mailbox: self.mailbox.clone(),
+            at: Utc::now(),
+            actor: "sync".to_owned(),
+            action: action.to_owned(),
+            subject: subject.to_owned(),
+            detail: detail.to_string(),
+        }
+    }
+}
+
+fn mailbox_store_expect(version: u64) -> mailbridge_store::Expect {
+    mailbridge_store::Expect::Version(version)
+}
+
+/// A record write and the link version it leads to.
+pub(crate) fn record_write(
+    crm_id: &str,
+    expected: Option<u64>,
+    data: Option<&ItemData>,
+) -> (RecordWrite, u64) {
+    (
+        RecordWrite {
+            crm_id: crm_id.to_owned(),
+            expected,
+            data: data.map(|d| d.normalized().to_json()),
+        },
+        expected.map_or(1, |v| v + 1),
+    )
+}
+
+/// Whether a backend failure ends the run (as opposed to skipping one item).
+pub(crate) fn ends_run(err: &BackendError) -> bool {
+    !matches!(
+        err,
+        BackendError::NotFound | BackendError::Conflict | BackendError::Invalid(_)
+    )
+}
+
+pub(crate) fn link_put(link: mailbridge_store::Link) -> LinkChange {
+    LinkChange::Put(link)
+}

@@ -1,0 +1,527 @@
+//! The pull: the mailbox's changes, a page at a time, each page's effects committed with
+//! the cursor after it.
+
+use std::collections::{HashMap, HashSet};
+
+use mailbridge_mailbox::{BackendError, Change, FETCH_BATCH, ItemRef, MailboxBackend, RemoteItem};
+use mailbridge_store::{Commit, Folder, Lease, Link, LinkChange, StateStore, StoreError};
+use serde_json::json;
+use tracing::{debug, info};
+
+use crate::engine::{Engine, kind, link_put, parse, record_write};
+use crate::error::SyncError;
+use crate::matching::MatchIndex;
+use crate::plan::{Action, CrmSide, plan_delete, plan_upsert};
+use crate::report::FolderReport;
+
+/// Links and records are listed in pages of this size.
+const LIST_PAGE: usize = 500;
+
+/// What one run knows while it enumerates a folder from scratch.
+struct Enumeration {
+    matching: MatchIndex,
+    seen: HashSet<String>,
+}
+
+impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
+    pub(crate) async fn pull(
+        &self,
+        folder: Folder,
+        lease: &mut Lease,
+        report: &mut FolderReport,
+        dry_run: bool,
+    ) -> Result<(), SyncError> {
+        let cursor = self.store.get_cursor(&self.mailbox, folder).await?;
+        let linked = self.count_links(folder).await?;
+        // An enumeration is only trusted whole: one cut short starts again from the top,
+        // so that "not seen" reliably means "deleted".
+        let mut enumeration = if cursor.enumerated {
+            None
+        } else {
+            Some(self.start_enumeration(folder).await?)
+        };
+        let mut state = if cursor.enumerated {
+            cursor.sync_state.clone()
+        } else {
+            None
+        };
+        let mut retries = 0;
+        loop {
+            if !dry_run {
+                self.renew(lease).await?;
+            }
+            let page = match self.backend.delta(kind(folder), state.as_deref()).await {
+                Ok(page) => page,
+                Err(BackendError::CursorInvalid) if state.is_some() => {
+                    info!(%folder, "sync cursor invalid: enumerating the folder again");
+                    report.reenumerated = true;
+                    enumeration = Some(self.start_enumeration(folder).await?);
+                    state = None;
+                    continue;
+                }
+                Err(err) => return Err(err.into()),
+            };
+            report.pages += 1;
+            let mut actions = self
+                .plan_page(folder, &page.changes, enumeration.as_mut(), report)
+                .await?;
+            let last = !page.more;
+            if last && let Some(e) = &enumeration {
+                actions.extend(self.unseen(folder, &e.seen).await?);
+            }
+            let deletes = actions
+                .iter()
+                .filter(|a| matches!(a, Action::CrmDelete { .. }))
+                .count();
+            if deletes >= self.config.mass_delete_min
+                && deletes * 100 > self.config.mass_delete_percent * linked
+            {
+                if !dry_run {
+                    let event = self.audit(
+                        "brake",
+                        folder.as_str(),
+                        json!({ "deletes": deletes, "linked": linked }),
+                    );
+                    self.store.append_audit(&[event]).await?;
+                }
+                return Err(SyncError::Braked {
+                    folder,
+                    deletes,
+                    linked,
+                });
+            }
+            if dry_run {
+                for action in &actions {
+                    report.count(action);
+                    report.planned.push(action.to_string());
+                }
+            } else {
+                let mut commit = self.commit(folder, lease);
+                commit.cursor = Some((Some(page.cursor.clone()), last || enumeration.is_none()));
+                for action in actions {
+                    self.apply(folder, action, &mut commit, report).await?;
+                }
+                match self.store.commit(&commit).await {
+                    Ok(_) => retries = 0,
+                    Err(StoreError::Conflict { what, .. })
+                        if retries < self.config.commit_retries =>
+                    {
+                        // A CRM write landed between our read and our commit: plan the same
+                        // page again from the same cursor (sync states can be reused).
+                        debug!(%what, "commit lost a race with a CRM write; planning the page again");
+                        retries += 1;
+                        continue;
+                    }
+                    Err(err) => return Err(err.into()),
+                }
+            }
+            state = Some(page.cursor);
+            if last {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn count_links(&self, folder: Folder) -> Result<usize, SyncError> {
+        let mut count = 0;
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .list_links(&self.mailbox, folder, after.as_deref(), LIST_PAGE)
+                .await?;
+            count += page.items.len();
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(count),
+            }
+        }
+    }
+
+    async fn start_enumeration(&self, folder: Folder) -> Result<Enumeration, SyncError> {
+        let mut linked = HashSet::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .list_links(&self.mailbox, folder, after.as_deref(), LIST_PAGE)
+                .await?;
+            linked.extend(page.items.into_iter().map(|l| l.crm_id));
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        let mut matching = MatchIndex::default();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .list_records(&self.mailbox, folder, after.as_deref(), LIST_PAGE)
+                .await?;
+            for record in &page.items {
+                if linked.contains(&record.crm_id) {
+                    continue;
+                }
+                if let Some(data) = record.data.as_deref().and_then(|d| parse(folder, d)) {
+                    matching.add(&record.crm_id, &data);
+                }
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        Ok(Enumeration {
+            matching,
+            seen: HashSet::new(),
+        })
+    }
+
+    async fn crm_side(&self, folder: Folder, crm_id: &str) -> Result<Option<CrmSide>, SyncError> {
+        Ok(self
+            .store
+            .get_record(&self.mailbox, folder, crm_id)
+            .await?
+            .map(|r| CrmSide::from_record(&r, |d| parse(folder, d))))
+    }
+
+    async fn plan_page(
+        &self,
+        folder: Folder,
+        changes: &[Change],
+        mut enumeration: Option<&mut Enumeration>,
+        report: &mut FolderReport,
+    ) -> Result<Vec<Action>, SyncError> {
+        let mut actions = Vec::new();
+        let mut to_fetch: Vec<(ItemRef, Option<Link>)> = Vec::new();
+        // Only the last change of an item in a page counts.
+        let mut last_change: HashMap<&str, usize> = HashMap::new();
+        for (n, change) in changes.iter().enumerate() {
+            let id = match change {
+                Change::Upsert { item, .. } => item.id.as_str(),
+                Change::Delete { id } => id.as_str(),
+            };
+            last_change.insert(id, n);
+        }
+        for (n, change) in changes.iter().enumerate() {
+            match change {
+                Change::Upsert { item, crm_id } => {
+                    if last_change.get(item.id.as_str()) != Some(&n) {
+                        continue;
+                    }
+                    if let Some(e) = enumeration.as_deref_mut() {
+                        e.seen.insert(item.id.clone());
+                    }
+                    let mut link = self
+                        .store
+                        .link_by_item_id(&self.mailbox, folder, &item.id)
+                        .await?;
+                    if link.is_none()
+                        && let Some(stamp) = crm_id
+                    {
+                        link = self
+                            .store
+                            .link_by_crm_id(&self.mailbox, folder, stamp)
+                            .await?;
+                    }
+                    match link {
+                        // Our own write coming back, or a change already taken in.
+                        Some(l) if l.item_id == item.id && l.change_key == item.change_key => {
+                            actions.push(Action::Refresh {
+                                crm_id: l.crm_id,
+                                item: item.clone(),
+                            });
+                        }
+                        link => to_fetch.push((item.clone(), link)),
+                    }
+                }
+                Change::Delete { id } => {
+                    if last_change.get(id.as_str()) != Some(&n) {
+                        continue;
+                    }
+                    let link = self
+                        .store
+                        .link_by_item_id(&self.mailbox, folder, id)
+                        .await?;
+                    let crm = match &link {
+                        Some(l) => self.crm_side(folder, &l.crm_id).await?,
+                        None => None,
+                    };
+                    actions.push(plan_delete(id, link.as_ref(), crm.as_ref()));
+                }
+            }
+        }
+        for batch in to_fetch.chunks(FETCH_BATCH) {
+            let ids: Vec<String> = batch.iter().map(|(item, _)| item.id.clone()).collect();
+            let fetched = self.backend.fetch(kind(folder), &ids).await?;
+            report.fetched += fetched.len();
+            for ((_, link), result) in batch.iter().zip(fetched) {
+                let remote = match result {
+                    Ok(remote) => remote,
+                    // Gone since the delta was read: its delete arrives with a later page.
+                    Err(BackendError::NotFound) => continue,
+                    Err(err) => return Err(err.into()),
+                };
+                let action = self
+                    .plan_fetched(folder, remote, link.as_ref(), enumeration.as_deref_mut())
+                    .await?;
+                actions.push(action);
+            }
+        }
+        Ok(actions)
+    }
+
+    async fn plan_fetched(
+        &self,
+        folder: Folder,
+        remote: RemoteItem,
+        link: Option<&Link>,
+        enumeration: Option<&mut Enumeration>,
+    ) -> Result<Action, SyncError> {
+        let crm = match link {
+            Some(l) => self.crm_side(folder, &l.crm_id).await?,
+            None => None,
+        };
+        // The planner asks for at most two records by id (the stamp, or the id derived
+        // from the item, and a match); read them up front so planning stays pure.
+        let mut known: HashMap<String, Option<CrmSide>> = HashMap::new();
+        if link.is_none() {
+            let mut wanted = vec![crate::plan::crm_id_for_item(&remote.item.id)];
+            wanted.extend(remote.crm_id.clone());
+            if let Some(e) = enumeration.as_deref() {
+                let mut probe = e.matching.clone();
+                if let crate::matching::MatchOutcome::Matched(id, _) = probe.find(&remote.data) {
+                    wanted.push(id);
+                }
+            }
+            for id in wanted {
+                let side = self.crm_side(folder, &id).await?;
+                known.insert(id, side);
+            }
+        }
+        Ok(plan_upsert(
+            remote,
+            link,
+            crm.as_ref(),
+            enumeration.map(|e| &mut e.matching),
+            |id| known.get(id).cloned().flatten(),
+        ))
+    }
+
+    /// At the end of an enumeration: linked items the mailbox no longer has.
+    async fn unseen(
+        &self,
+        folder: Folder,
+        seen: &HashSet<String>,
+    ) -> Result<Vec<Action>, SyncError> {
+        let mut actions = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .list_links(&self.mailbox, folder, after.as_deref(), LIST_PAGE)
+                .await?;
+            for link in page.items {
+                if seen.contains(&link.item_id) {
+                    continue;
+                }
+                let crm = self.crm_side(folder, &link.crm_id).await?;
+                actions.push(plan_delete(&link.item_id, Some(&link), crm.as_ref()));
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(actions),
+            }
+        }
+    }
+
+    /// Carries out one planned action: the mailbox write it needs now, and its share of
+    /// the page's commit.
+    async fn apply(
+        &self,
+        folder: Folder,
+        action: Action,
+        commit: &mut Commit,
+        report: &mut FolderReport,
+    ) -> Result<(), SyncError> {
+        report.count(&action);
+        match action {
+            Action::Refresh { crm_id, item } => {
+                if let Some(mut link) = self
+                    .store
+                    .link_by_crm_id(&self.mailbox, folder, &crm_id)
+                    .await?
+                {
+                    link.item_id = item.id;
+                    link.change_key = item.change_key;
+                    commit.links.push(link_put(link));
+                }
+            }
+            Action::CrmCreate {
+                crm_id, item, data, ..
+            } => {
+                let (write, version) = record_write(&crm_id, None, Some(&data));
+                commit.records.push(write);
+                commit
+                    .links
+                    .push(link_put(new_link(&crm_id, item, &data, version)));
+                commit
+                    .audit
+                    .push(self.audit("crm.create", &crm_id, json!({ "from": "mailbox" })));
+            }
+            Action::CrmUpdate {
+                crm_id,
+                expected,
+                item,
+                data,
+            } => {
+                let (write, version) = record_write(&crm_id, Some(expected), Some(&data));
+                commit.records.push(write);
+                commit
+                    .links
+                    .push(link_put(new_link(&crm_id, item, &data, version)));
+                commit
+                    .audit
+                    .push(self.audit("crm.update", &crm_id, json!({ "from": "mailbox" })));
+            }
+            Action::CrmDelete { crm_id, expected } => {
+                let (write, _) = record_write(&crm_id, Some(expected), None);
+                commit.records.push(write);
+                commit.links.push(LinkChange::Delete(crm_id.clone()));
+                commit
+                    .audit
+                    .push(self.audit("crm.delete", &crm_id, json!({ "from": "mailbox" })));
+            }
+            Action::Merge {
+                crm_id,
+                expected,
+                item,
+                merged,
+                conflicts,
+                matched_by,
+            } => {
+                let merge = MergeAction {
+                    crm_id,
+                    expected,
+                    item,
+                    merged,
+                    conflicts,
+                    matched_by,
+                };
+                self.apply_merge(folder, merge, commit, report).await?;
+            }
+            Action::KeepEdited { crm_id } => {
+                commit.links.push(LinkChange::Delete(crm_id.clone()));
+                commit.audit.push(self.audit(
+                    "conflict",
+                    &crm_id,
+                    json!({ "mailbox": "deleted", "crm": "edited", "kept": "Crm" }),
+                ));
+            }
+            Action::Ignore { .. } => {}
+        }
+        Ok(())
+    }
+    async fn apply_merge(
+        &self,
+        folder: Folder,
+        merge: MergeAction,
+        commit: &mut Commit,
+        report: &mut FolderReport,
+    ) -> Result<(), SyncError> {
+        let MergeAction {
+            crm_id,
+            expected,
+            item,
+            merged,
+            conflicts,
+            matched_by,
+        } = merge;
+        let mut item_ref = item.item.clone();
+        if merged.content_hash() != item.data.content_hash() {
+            match self
+                .backend
+                .update(kind(folder), &item.item, &item.data, &merged)
+                .await
+            {
+                Ok(updated) => {
+                    item_ref = updated;
+                    report.mailbox_updated += 1;
+                    commit.audit.push(self.audit(
+                        "mailbox.update",
+                        &crm_id,
+                        json!({ "item": item.item.id, "reason": "merge" }),
+                    ));
+                }
+                // The owner saved again meanwhile: leave the link as it was, the
+                // next pull brings the newer version and merges again.
+                Err(BackendError::Conflict | BackendError::NotFound) => return Ok(()),
+                Err(err) => return Err(err.into()),
+            }
+        }
+        let crm_differs = self
+            .crm_side(folder, &crm_id)
+            .await?
+            .and_then(|c| c.data)
+            .is_none_or(|d| d.content_hash() != merged.content_hash());
+        let version = if crm_differs {
+            let (write, version) = record_write(&crm_id, expected, Some(&merged));
+            commit.records.push(write);
+            version
+        } else {
+            expected.unwrap_or(1)
+        };
+        commit
+            .links
+            .push(link_put(new_link(&crm_id, item_ref, &merged, version)));
+        if let Some(by) = matched_by {
+            commit.audit.push(self.audit(
+                "match",
+                &crm_id,
+                json!({ "item": item.item.id, "by": format!("{by:?}") }),
+            ));
+        }
+        for c in conflicts {
+            commit.audit.push(self.audit(
+                "conflict",
+                &crm_id,
+                json!({
+                    "field": c.field,
+                    "crm": c.crm,
+                    "mailbox": c.mailbox,
+                    "kept": format!("{:?}", c.winner),
+                }),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The parts of [`Action::Merge`], carried to where it is applied.
+struct MergeAction {
+    crm_id: String,
+    expected: Option<u64>,
+    item: RemoteItem,
+    merged: mailbridge_mailbox::ItemData,
+    conflicts: Vec<mailbridge_mailbox::FieldConflict>,
+    matched_by: Option<crate::matching::MatchedBy>,
+}
+
+/// The link both sides agree on after a write.
+pub(crate) fn new_link(
+    crm_id: &str,
+    item: ItemRef,
+    data: &mailbridge_mailbox::ItemData,
+    crm_version: u64,
+) -> Link {
+    let data = data.normalized();
+    Link {
+        crm_id: crm_id.to_owned(),
+        item_id: item.id,
+        change_key: item.change_key,
+        content_hash: data.content_hash(),
+        crm_version,
+        base: Some(data.to_json()),
+    }
+}

@@ -1,0 +1,343 @@
+//! The planning rules, one table row per situation.
+
+use mailbridge_mailbox::{ContactData, ItemData, ItemRef, RemoteItem};
+use mailbridge_store::Link;
+use mailbridge_sync::matching::{MatchIndex, MatchedBy};
+use mailbridge_sync::plan::{Action, CrmSide, crm_id_for_item, plan_delete, plan_upsert};
+
+fn contact(given: &str, surname: &str, email: &str, job: Option<&str>) -> ItemData {
+    ItemData::Contact(ContactData {
+        given_name: Some(given.into()),
+        surname: Some(surname.into()),
+        emails: if email.is_empty() {
+            Vec::new()
+        } else {
+            vec![email.into()]
+        },
+        job_title: job.map(Into::into),
+        ..ContactData::default()
+    })
+}
+
+fn remote(id: &str, ck: &str, stamp: Option<&str>, data: ItemData) -> RemoteItem {
+    RemoteItem {
+        item: ItemRef {
+            id: id.into(),
+            change_key: ck.into(),
+        },
+        crm_id: stamp.map(Into::into),
+        data,
+    }
+}
+
+fn link(crm_id: &str, item_id: &str, data: &ItemData, crm_version: u64) -> Link {
+    Link {
+        crm_id: crm_id.into(),
+        item_id: item_id.into(),
+        change_key: "ck0".into(),
+        content_hash: data.content_hash(),
+        crm_version,
+        base: Some(data.normalized().to_json()),
+    }
+}
+
+fn crm(crm_id: &str, version: u64, data: Option<ItemData>) -> CrmSide {
+    CrmSide {
+        crm_id: crm_id.into(),
+        version,
+        data,
+    }
+}
+
+fn none(_: &str) -> Option<CrmSide> {
+    None
+}
+
+#[test]
+fn linked_items() {
+    let base = contact("Ada", "Berg", "ada@x.example", None);
+    let edited = contact("Ada", "Berg", "ada@x.example", Some("Broker"));
+    let crm_edit = contact("Ada", "Lind", "ada@x.example", None);
+    let l = link("c1", "i1", &base, 3);
+
+    // Same content under a new change key (our own write, or a save without edits).
+    let a = plan_upsert(
+        remote("i1", "ck1", Some("c1"), base.clone()),
+        Some(&l),
+        Some(&crm("c1", 3, Some(base.clone()))),
+        None,
+        none,
+    );
+    assert!(
+        matches!(a, Action::Refresh { ref crm_id, .. } if crm_id == "c1"),
+        "{a:?}"
+    );
+
+    // Mailbox edit, CRM untouched: apply to the CRM.
+    let a = plan_upsert(
+        remote("i1", "ck1", None, edited.clone()),
+        Some(&l),
+        Some(&crm("c1", 3, Some(base.clone()))),
+        None,
+        none,
+    );
+    assert!(
+        matches!(a, Action::CrmUpdate { expected: 3, ref data, .. } if *data == edited),
+        "{a:?}"
+    );
+
+    // Both edited, different fields: merged, no conflict.
+    let a = plan_upsert(
+        remote("i1", "ck1", None, edited.clone()),
+        Some(&l),
+        Some(&crm("c1", 4, Some(crm_edit.clone()))),
+        None,
+        none,
+    );
+    let Action::Merge {
+        merged,
+        conflicts,
+        expected,
+        matched_by,
+        ..
+    } = a
+    else {
+        panic!("{a:?}")
+    };
+    assert!(conflicts.is_empty());
+    assert_eq!((expected, matched_by), (Some(4), None));
+    assert_eq!(
+        merged,
+        contact("Ada", "Lind", "ada@x.example", Some("Broker")).normalized()
+    );
+
+    // Both edited the same field: one conflict, the CRM's value kept.
+    let mailbox_edit = contact("Ada", "Strand", "ada@x.example", None);
+    let a = plan_upsert(
+        remote("i1", "ck1", None, mailbox_edit),
+        Some(&l),
+        Some(&crm("c1", 4, Some(crm_edit.clone()))),
+        None,
+        none,
+    );
+    let Action::Merge {
+        merged, conflicts, ..
+    } = a
+    else {
+        panic!()
+    };
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].field, "surname");
+    assert_eq!(merged, crm_edit.normalized());
+
+    // Deleted in the CRM, unchanged in the mailbox: the delete stands.
+    let a = plan_upsert(
+        remote("i1", "ck1", None, base.clone()),
+        Some(&l),
+        Some(&crm("c1", 4, None)),
+        None,
+        none,
+    );
+    assert!(matches!(a, Action::Refresh { .. }), "{a:?}");
+    // Deleted in the CRM, edited in the mailbox: the edit wins and the record returns.
+    let a = plan_upsert(
+        remote("i1", "ck1", None, edited.clone()),
+        Some(&l),
+        Some(&crm("c1", 4, None)),
+        None,
+        none,
+    );
+    assert!(
+        matches!(a, Action::Merge { expected: Some(4), ref merged, .. } if *merged == edited.normalized()),
+        "{a:?}"
+    );
+}
+
+#[test]
+fn deletes() {
+    let base = contact("Ada", "Berg", "ada@x.example", None);
+    let l = link("c1", "i1", &base, 3);
+    assert_eq!(
+        plan_delete("i9", None, None),
+        Action::Ignore { id: "i9".into() }
+    );
+    assert_eq!(
+        plan_delete("i1", Some(&l), Some(&crm("c1", 3, Some(base.clone())))),
+        Action::CrmDelete {
+            crm_id: "c1".into(),
+            expected: 3
+        }
+    );
+    // The CRM edited it meanwhile: the edit wins, the push recreates the item.
+    assert_eq!(
+        plan_delete("i1", Some(&l), Some(&crm("c1", 4, Some(base.clone())))),
+        Action::KeepEdited {
+            crm_id: "c1".into()
+        }
+    );
+    // Both deleted it.
+    assert_eq!(
+        plan_delete("i1", Some(&l), Some(&crm("c1", 4, None))),
+        Action::Ignore { id: "i1".into() }
+    );
+}
+
+#[test]
+fn unlinked_items() {
+    let ada = contact("Ada", "Berg", "ada@x.example", None);
+    // New in the mailbox: a record with an id derived from the item.
+    let a = plan_upsert(
+        remote("i1", "ck", None, ada.clone()),
+        None,
+        None,
+        None,
+        none,
+    );
+    assert!(
+        matches!(a, Action::CrmCreate { ref crm_id, ambiguous: None, .. } if *crm_id == crm_id_for_item("i1")),
+        "{a:?}"
+    );
+    assert_eq!(crm_id_for_item("i1"), crm_id_for_item("i1"));
+    assert_ne!(crm_id_for_item("i1"), crm_id_for_item("i2"));
+
+    // Our stamp, the record exists: linked (a create whose commit was lost).
+    let found = |id: &str| {
+        (id == "c7").then(|| crm("c7", 2, Some(contact("Ada", "Berg", "ada@x.example", None))))
+    };
+    let a = plan_upsert(
+        remote("i1", "ck", Some("c7"), ada.clone()),
+        None,
+        None,
+        None,
+        found,
+    );
+    assert!(
+        matches!(a, Action::Merge { ref crm_id, matched_by: Some(MatchedBy::Stamp), ref conflicts, .. } if crm_id == "c7" && conflicts.is_empty()),
+        "{a:?}"
+    );
+
+    // A replayed page: the derived record exists already; no twin.
+    let derived = crm_id_for_item("i1");
+    let a = plan_upsert(
+        remote("i1", "ck", None, ada.clone()),
+        None,
+        None,
+        None,
+        |id| (id == derived).then(|| crm(&derived, 1, Some(ada.clone()))),
+    );
+    assert!(
+        matches!(
+            a,
+            Action::Merge {
+                matched_by: Some(MatchedBy::Stamp),
+                ..
+            }
+        ),
+        "{a:?}"
+    );
+}
+
+#[test]
+fn first_connect_matching() {
+    let crm_ada = contact("Ada", "Berg", "ADA@x.example", Some("Broker"));
+    let crm_bo = contact("Bo", "Lind", "", None);
+    let twin1 = contact("Cy", "Holm", "", None);
+    let twin2 = contact("Cy", "Holm", "", Some("Agent"));
+    let mut index = MatchIndex::default();
+    for (id, data) in [
+        ("a", &crm_ada),
+        ("b", &crm_bo),
+        ("t1", &twin1),
+        ("t2", &twin2),
+    ] {
+        index.add(id, data);
+    }
+    let records = |id: &str| match id {
+        "a" => Some(crm("a", 1, Some(crm_ada.clone()))),
+        "b" => Some(crm("b", 1, Some(crm_bo.clone()))),
+        _ => None,
+    };
+    // By e-mail, case-insensitively, with fields filled from both sides.
+    let mailbox_ada = ItemData::Contact(ContactData {
+        mobile_phone: Some("+1 555".into()),
+        ..match contact("Ada", "Berg-Lind", "ada@x.example", None) {
+            ItemData::Contact(c) => c,
+            ItemData::Event(_) => unreachable!(),
+        }
+    });
+    let a = plan_upsert(
+        remote("i1", "ck", None, mailbox_ada),
+        None,
+        None,
+        Some(&mut index),
+        records,
+    );
+    let Action::Merge {
+        crm_id,
+        matched_by,
+        merged,
+        conflicts,
+        ..
+    } = a
+    else {
+        panic!("{a:?}")
+    };
+    assert_eq!((crm_id.as_str(), matched_by), ("a", Some(MatchedBy::Email)));
+    let ItemData::Contact(m) = merged else {
+        panic!()
+    };
+    assert_eq!(m.job_title.as_deref(), Some("Broker"));
+    assert_eq!(m.mobile_phone.as_deref(), Some("+1 555"));
+    // The surname differs, and so does the address's case: both kept as the CRM has them.
+    let fields: Vec<&str> = conflicts.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, ["emails", "surname"]);
+
+    // By name.
+    let a = plan_upsert(
+        remote("i2", "ck", None, contact(" bo ", "LIND", "", None)),
+        None,
+        None,
+        Some(&mut index),
+        records,
+    );
+    assert!(
+        matches!(a, Action::Merge { ref crm_id, matched_by: Some(MatchedBy::Name), .. } if crm_id == "b"),
+        "{a:?}"
+    );
+    // A record is matched once only.
+    let a = plan_upsert(
+        remote("i3", "ck", None, contact("Bo", "Lind", "", None)),
+        None,
+        None,
+        Some(&mut index),
+        records,
+    );
+    assert!(
+        matches!(
+            a,
+            Action::CrmCreate {
+                ambiguous: None,
+                ..
+            }
+        ),
+        "{a:?}"
+    );
+    // Two candidates: ambiguous, a new record.
+    let a = plan_upsert(
+        remote("i4", "ck", None, contact("Cy", "Holm", "", None)),
+        None,
+        None,
+        Some(&mut index),
+        records,
+    );
+    assert!(
+        matches!(
+            a,
+            Action::CrmCreate {
+                ambiguous: Some(2),
+                ..
+            }
+        ),
+        "{a:?}"
+    );
+}
