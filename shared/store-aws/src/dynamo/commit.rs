@@ -1,0 +1,525 @@
+//! One step of a sync run: atomic when it fits in one transaction, otherwise chunked so that
+//! a retry of the same commit is safe and partial work stays out of the feed.
+//!
+//! How a chunked commit stays safe:
+//! - every chunk checks the lease (owner, token, not expired), so a fenced-off runner stops
+//!   at its next chunk;
+//! - a record write is conditioned on `version = expected OR last_commit = commit.id`, so a
+//!   retry rewrites what the first attempt wrote, identically (feed positions count from
+//!   the cursor, which has not moved);
+//! - the cursor, with the new feed horizon and the commit id, goes in the last chunk, so
+//!   readers of the feed see the records only once the whole commit is in;
+//! - outbox changes are skipped when the entry already carries the commit id (or is gone),
+//!   and audit events have keys made from the commit id, so they are written once.
+
+use std::collections::{HashMap, HashSet};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use mailbridge_store::{Commit, Cursor, LinkChange, Origin, StoreError, StoreResult};
+
+use super::DynamoStateStore;
+use super::coordination::{LEASE, held};
+use super::directory::ANY_ROUNDS;
+use super::folder::link_item;
+use super::items::{self, Fields, Item, attr, key, n, s};
+use super::keys::{
+    CURSOR, LINK, LSK, OUTBOX, RECORD, audit_pk, check_id, escape, feed_key, folder_pk, lease_pk,
+};
+use super::requests::{Action, TransactError, key_of};
+
+/// Actions in one `TransactWriteItems`, `DynamoDB`'s limit.
+const MAX_ACTIONS: usize = 100;
+/// Bytes in one transaction, under `DynamoDB`'s 4 MB with room for attribute overhead.
+const MAX_BYTES: usize = 3_500_000;
+
+/// What a planned action is for, to explain a cancelled transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Lease,
+    Record(usize),
+    Link,
+    Outbox,
+    Audit,
+    Cursor,
+}
+
+/// How one attempt at a commit ended.
+enum Attempt {
+    Done(Cursor),
+    /// An outbox entry changed between reading and writing: plan again.
+    Again,
+}
+
+impl DynamoStateStore {
+    pub(crate) async fn commit(&self, commit: &Commit) -> StoreResult<Cursor> {
+        check(commit)?;
+        for _ in 0..ANY_ROUNDS {
+            if let Attempt::Done(cursor) = self.try_commit(commit).await? {
+                return Ok(cursor);
+            }
+        }
+        Err(StoreError::Unavailable {
+            detail: "commit: the outbox kept changing under it".to_owned(),
+        })
+    }
+
+    async fn try_commit(&self, commit: &Commit) -> StoreResult<Attempt> {
+        let op = "commit";
+        let folder = Keys::new(commit);
+
+        // Read everything the plan depends on, so most refusals come before any write.
+        let mut wanted = vec![folder.lease.clone(), folder.cursor.clone()];
+        wanted.extend(commit.records.iter().map(|w| folder.record(&w.crm_id)));
+        wanted.extend(commit.outbox_done.iter().map(|(id, _)| folder.outbox(id)));
+        wanted.extend(commit.outbox_failed.iter().map(|(id, _)| folder.outbox(id)));
+        let found = Found(self.get_many(op, wanted).await?);
+
+        let now = Utc::now();
+        if !held(found.get(&folder.lease), &commit.lease, now)? {
+            return Err(lease_lost(commit));
+        }
+        let cursor_item = found.get(&folder.cursor);
+        let cursor = items::cursor(cursor_item)?;
+        if last_commit(cursor_item, "cursor")? == Some(commit.id.as_str()) {
+            // The same commit went through before (its reply was lost): nothing to redo.
+            return Ok(Attempt::Done(cursor));
+        }
+
+        let mut body = plan_records(commit, &folder, &found, &cursor, now)?;
+        body.extend(plan_links(commit, &folder)?);
+        body.extend(plan_outbox(commit, &folder, &found)?);
+        body.extend(plan_audit(commit)?);
+        let (cursor_write, next) = plan_cursor(commit, &folder, cursor_item, &cursor);
+        let lease_check = Action::check(
+            folder.lease.clone(),
+            "#owner = :owner AND #token = :token AND #expires_ms > :now",
+        )
+        .value(":owner", s(&commit.lease.owner))
+        .value(":token", n(commit.lease.token))
+        .value(":now", items::ni(now.timestamp_millis()));
+
+        let chunks = chunk(
+            body,
+            (cursor_write, Role::Cursor),
+            (lease_check, Role::Lease),
+        );
+        if chunks.len() > 1 {
+            tracing::debug!(op, chunks = chunks.len(), "commit split into transactions");
+        }
+        for chunk in chunks {
+            let (actions, roles): (Vec<Action>, Vec<Role>) = chunk.into_iter().unzip();
+            match self.transact(op, &actions).await {
+                Ok(()) => {}
+                Err(TransactError::Store(err)) => return Err(err),
+                Err(TransactError::Conditions(failed)) => {
+                    let roles: Vec<Role> = failed
+                        .iter()
+                        .filter_map(|&i| roles.get(i).copied())
+                        .collect();
+                    return self.explain(commit, &roles).await;
+                }
+            }
+        }
+        Ok(Attempt::Done(next))
+    }
+
+    /// Turns the failed conditions of a cancelled chunk into the commit's outcome.
+    async fn explain(&self, commit: &Commit, roles: &[Role]) -> StoreResult<Attempt> {
+        if roles.contains(&Role::Lease) {
+            return Err(lease_lost(commit));
+        }
+        if let Some(index) = roles.iter().find_map(|role| match role {
+            Role::Record(index) => Some(*index),
+            _ => None,
+        }) {
+            return Err(conflict(commit, index));
+        }
+        if roles.contains(&Role::Cursor) {
+            // Another write moved the cursor; if it was this very commit, it is done.
+            let pk = folder_pk(&commit.mailbox, commit.folder);
+            let item = self.get("commit", key(pk, CURSOR)).await?;
+            if last_commit(item.as_ref(), "cursor")? == Some(commit.id.as_str()) {
+                return Ok(Attempt::Done(items::cursor(item.as_ref())?));
+            }
+            return Err(StoreError::Conflict {
+                what: format!("cursor of {} {}", commit.mailbox, commit.folder),
+                expected: None,
+            });
+        }
+        Ok(Attempt::Again)
+    }
+}
+
+/// The keys a commit touches.
+struct Keys {
+    pk: String,
+    lease: Item,
+    cursor: Item,
+}
+
+impl Keys {
+    fn new(commit: &Commit) -> Self {
+        let pk = folder_pk(&commit.mailbox, commit.folder);
+        Keys {
+            lease: key(lease_pk(&commit.lease.key), LEASE),
+            cursor: key(pk.clone(), CURSOR),
+            pk,
+        }
+    }
+
+    fn record(&self, crm_id: &str) -> Item {
+        key(self.pk.clone(), format!("{RECORD}{crm_id}"))
+    }
+
+    fn outbox(&self, crm_id: &str) -> Item {
+        key(self.pk.clone(), format!("{OUTBOX}{crm_id}"))
+    }
+}
+
+/// The items read before planning, by key.
+struct Found(HashMap<(String, String), Item>);
+
+impl Found {
+    fn get(&self, key: &Item) -> Option<&Item> {
+        self.0.get(&key_of(key))
+    }
+}
+
+/// Record writes, each conditioned on the version read (or on being this commit's own
+/// earlier write), at the next feed positions.
+fn plan_records(
+    commit: &Commit,
+    keys: &Keys,
+    found: &Found,
+    cursor: &Cursor,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<(Action, Role)>> {
+    let mut planned = Vec::with_capacity(commit.records.len());
+    for (index, write) in commit.records.iter().enumerate() {
+        let key = keys.record(&write.crm_id);
+        let current = found.get(&key);
+        let version = match current {
+            Some(item) => Some(Fields::new(item, "CRM record").n(attr::VERSION)?),
+            None => None,
+        };
+        let retried = last_commit(current, "CRM record")? == Some(commit.id.as_str());
+        if !retried && version != write.expected {
+            return Err(conflict(commit, index));
+        }
+        let seq = cursor.feed_seq + 1 + index as u64;
+        let mut item = key;
+        item.extend([
+            (attr::CRM_ID.to_owned(), s(&write.crm_id)),
+            (
+                attr::VERSION.to_owned(),
+                n(write.expected.map_or(1, |v| v + 1)),
+            ),
+            (attr::ORIGIN.to_owned(), items::origin(Origin::Mailbox)),
+            (attr::FEED_SEQ.to_owned(), n(seq)),
+            (LSK.to_owned(), s(feed_key(seq))),
+            (attr::UPDATED.to_owned(), items::time(now)),
+            (attr::LAST_COMMIT.to_owned(), s(&commit.id)),
+        ]);
+        if let Some(data) = &write.data {
+            item.insert(attr::DATA.to_owned(), s(data));
+        }
+        let action = match write.expected {
+            None => Action::put(item).when("attribute_not_exists(#pk) OR #last_commit = :commit"),
+            Some(v) => Action::put(item)
+                .when("#version = :expected OR #last_commit = :commit")
+                .value(":expected", n(v)),
+        };
+        planned.push((action.value(":commit", s(&commit.id)), Role::Record(index)));
+    }
+    Ok(planned)
+}
+
+fn plan_links(commit: &Commit, keys: &Keys) -> StoreResult<Vec<(Action, Role)>> {
+    last_change_per_link(&commit.links)
+        .into_iter()
+        .map(|change| {
+            let action = match change {
+                LinkChange::Put(link) => Action::put(link_item(&keys.pk, link)?),
+                LinkChange::Delete(crm_id) => {
+                    Action::delete(key(keys.pk.clone(), format!("{LINK}{crm_id}")))
+                }
+            };
+            Ok((action, Role::Link))
+        })
+        .collect()
+}
+
+/// Outbox changes still to make: entries gone, re-queued or already counted are skipped.
+fn plan_outbox(commit: &Commit, keys: &Keys, found: &Found) -> StoreResult<Vec<(Action, Role)>> {
+    // A transaction touches an item once: the first change named for an entry wins, and a
+    // failure reported for an entry pushed in the same commit does not count (it is gone).
+    let mut touched = HashSet::new();
+    let mut planned = Vec::new();
+    for (crm_id, version) in &commit.outbox_done {
+        let key = keys.outbox(crm_id);
+        let Some(entry) = found.get(&key) else {
+            continue;
+        };
+        if items::outbox_entry(entry)?.record_version == *version && touched.insert(crm_id) {
+            let action = Action::delete(key)
+                .when("#record_version = :v")
+                .value(":v", n(*version));
+            planned.push((action, Role::Outbox));
+        }
+    }
+    for (crm_id, error) in &commit.outbox_failed {
+        let key = keys.outbox(crm_id);
+        let Some(item) = found.get(&key) else {
+            continue;
+        };
+        if last_commit(Some(item), "outbox entry")? == Some(commit.id.as_str())
+            || !touched.insert(crm_id)
+        {
+            continue;
+        }
+        let entry = items::outbox_entry(item)?;
+        let action = Action::update(
+            key,
+            "SET #attempts = :next, #last_error = :error, #last_commit = :commit",
+        )
+        .when("#attempts = :attempts AND #record_version = :v")
+        .value(":next", n(u64::from(entry.attempts) + 1))
+        .value(":attempts", n(u64::from(entry.attempts)))
+        .value(":v", n(entry.record_version))
+        .value(":error", s(error))
+        .value(":commit", s(&commit.id));
+        planned.push((action, Role::Outbox));
+    }
+    Ok(planned)
+}
+
+/// Audit events under keys made from the commit id, so a retry rewrites the same items.
+fn plan_audit(commit: &Commit) -> StoreResult<Vec<(Action, Role)>> {
+    commit
+        .audit
+        .iter()
+        .enumerate()
+        .map(|(index, event)| {
+            let sk = format!(
+                "{}#c#{}#{index:05}",
+                items::time_text(event.at),
+                escape(&commit.id)
+            );
+            let mut item = key(audit_pk(&event.mailbox), sk);
+            item.insert(attr::DOC.to_owned(), items::doc(event)?);
+            Ok((Action::put(item), Role::Audit))
+        })
+        .collect()
+}
+
+/// The cursor write (the new horizon and this commit's id) and the cursor it leaves.
+fn plan_cursor(
+    commit: &Commit,
+    keys: &Keys,
+    stored: Option<&Item>,
+    cursor: &Cursor,
+) -> (Action, Cursor) {
+    let (sync_state, enumerated) = commit
+        .cursor
+        .clone()
+        .unwrap_or((cursor.sync_state.clone(), cursor.enumerated));
+    let next = Cursor {
+        sync_state,
+        enumerated,
+        feed_seq: cursor.feed_seq + commit.records.len() as u64,
+        version: cursor.version + 1,
+    };
+    let mut item = keys.cursor.clone();
+    item.extend([
+        (
+            attr::ENUMERATED.to_owned(),
+            AttributeValue::Bool(next.enumerated),
+        ),
+        (attr::HORIZON.to_owned(), n(next.feed_seq)),
+        (attr::VERSION.to_owned(), n(next.version)),
+        (attr::LAST_COMMIT.to_owned(), s(&commit.id)),
+    ]);
+    if let Some(state) = &next.sync_state {
+        item.insert(attr::SYNC_STATE.to_owned(), s(state));
+    }
+    let action = match stored {
+        None => Action::put(item).when("attribute_not_exists(#pk)"),
+        Some(_) => Action::put(item)
+            .when("#version = :v")
+            .value(":v", n(cursor.version)),
+    };
+    (action, next)
+}
+
+/// Refuses commits that cannot be keyed or that name one item twice (a transaction may
+/// touch each item once).
+fn check(commit: &Commit) -> StoreResult<()> {
+    check_id("commit.mailbox", &commit.mailbox)?;
+    check_id("commit.id", &commit.id)?;
+    check_id("commit.lease.key", &commit.lease.key)?;
+    let mut records = HashSet::new();
+    for write in &commit.records {
+        check_id("commit.records.crm_id", &write.crm_id)?;
+        if !records.insert(write.crm_id.as_str()) {
+            return Err(twice("commit.records", &write.crm_id));
+        }
+    }
+    for change in &commit.links {
+        match change {
+            LinkChange::Put(link) => {
+                check_id("commit.links.crm_id", &link.crm_id)?;
+                check_id("commit.links.item_id", &link.item_id)?;
+            }
+            LinkChange::Delete(crm_id) => check_id("commit.links.crm_id", crm_id)?,
+        }
+    }
+    let outbox = commit.outbox_done.iter().map(|(id, _)| id);
+    for crm_id in outbox.chain(commit.outbox_failed.iter().map(|(id, _)| id)) {
+        check_id("commit.outbox.crm_id", crm_id)?;
+    }
+    for event in &commit.audit {
+        check_id("commit.audit.mailbox", &event.mailbox)?;
+    }
+    Ok(())
+}
+
+fn twice(field: &'static str, crm_id: &str) -> StoreError {
+    StoreError::Invalid {
+        field,
+        reason: format!("names {crm_id} more than once"),
+    }
+}
+
+/// Link changes with only the last one per CRM id kept, in the order given.
+fn last_change_per_link(changes: &[LinkChange]) -> Vec<&LinkChange> {
+    let crm_id = |change: &LinkChange| match change {
+        LinkChange::Put(link) => link.crm_id.clone(),
+        LinkChange::Delete(crm_id) => crm_id.clone(),
+    };
+    let last: HashMap<String, usize> = changes
+        .iter()
+        .enumerate()
+        .map(|(index, change)| (crm_id(change), index))
+        .collect();
+    changes
+        .iter()
+        .enumerate()
+        .filter(|(index, change)| last.get(&crm_id(change)) == Some(index))
+        .map(|(_, change)| change)
+        .collect()
+}
+
+/// Splits the body into transactions, each ending with the lease check; the cursor goes
+/// in the last one.
+fn chunk(
+    body: Vec<(Action, Role)>,
+    cursor: (Action, Role),
+    lease: (Action, Role),
+) -> Vec<Vec<(Action, Role)>> {
+    let room = MAX_ACTIONS - 1;
+    let mut chunks = Vec::new();
+    let mut current: Vec<(Action, Role)> = Vec::new();
+    let mut bytes = lease.0.size();
+    for planned in body.into_iter().chain([cursor]) {
+        let size = planned.0.size();
+        let full = current.len() == room || bytes + size > MAX_BYTES;
+        if full && !current.is_empty() {
+            current.push(lease.clone());
+            chunks.push(std::mem::take(&mut current));
+            bytes = lease.0.size();
+        }
+        bytes += size;
+        current.push(planned);
+    }
+    current.push(lease);
+    chunks.push(current);
+    chunks
+}
+
+/// The commit id an item was last written by, if any.
+fn last_commit<'a>(item: Option<&'a Item>, what: &'a str) -> StoreResult<Option<&'a str>> {
+    item.map_or(Ok(None), |item| {
+        Fields::new(item, what).opt_s(attr::LAST_COMMIT)
+    })
+}
+
+fn lease_lost(commit: &Commit) -> StoreError {
+    StoreError::LeaseLost {
+        key: commit.lease.key.clone(),
+    }
+}
+
+fn conflict(commit: &Commit, index: usize) -> StoreError {
+    let write = commit.records.get(index);
+    StoreError::Conflict {
+        what: format!("record {}", write.map_or("", |w| w.crm_id.as_str())),
+        expected: write.and_then(|w| w.expected),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planned(n: usize) -> Vec<(Action, Role)> {
+        (0..n)
+            .map(|i| (Action::put(key("p", format!("s{i}"))), Role::Record(i)))
+            .collect()
+    }
+
+    fn lease() -> (Action, Role) {
+        (
+            Action::check(key("lease#x", LEASE), "#owner = :owner"),
+            Role::Lease,
+        )
+    }
+
+    #[test]
+    fn a_commit_that_fits_is_one_transaction() {
+        let chunks = chunk(
+            planned(98),
+            (Action::put(key("p", CURSOR)), Role::Cursor),
+            lease(),
+        );
+        assert_eq!(chunks.len(), 1);
+        assert_eq!(chunks[0].len(), 100);
+    }
+
+    #[test]
+    fn a_large_commit_puts_the_cursor_and_a_lease_check_in_the_last_chunk() {
+        let chunks = chunk(
+            planned(250),
+            (Action::put(key("p", CURSOR)), Role::Cursor),
+            lease(),
+        );
+        assert_eq!(chunks.len(), 3);
+        assert!(chunks.iter().all(|c| c.len() <= MAX_ACTIONS));
+        assert!(
+            chunks
+                .iter()
+                .all(|c| c.last().map(|(_, r)| *r) == Some(Role::Lease))
+        );
+        let last = &chunks[2];
+        assert_eq!(last[last.len() - 2].1, Role::Cursor);
+        let records: usize = chunks
+            .iter()
+            .flatten()
+            .filter(|(_, r)| matches!(r, Role::Record(_)))
+            .count();
+        assert_eq!(records, 250);
+    }
+
+    #[test]
+    fn only_the_last_change_of_a_link_counts() {
+        let changes = vec![
+            LinkChange::Delete("a".to_owned()),
+            LinkChange::Delete("b".to_owned()),
+            LinkChange::Delete("a".to_owned()),
+        ];
+        let kept = last_change_per_link(&changes);
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept[1], &changes[2]);
+        assert_eq!(kept[0], &changes[1]);
+    }
+}
