@@ -5,14 +5,13 @@
 //! even when an earlier one fails; at the end the suite panics with the names and reasons
 //! of all failed cases (a panic inside the store is caught and reported the same way).
 //!
-//! ```ignore
-//! #[tokio::test]
-//! async fn sqlite_passes_the_state_store_suite() {
-//!     mailbridge_store::conformance::state_store_suite(async || {
-//!         SqliteStore::in_memory().expect("in-memory database")
-//!     })
-//!     .await;
-//! }
+//! ```no_run
+//! use mailbridge_store::SqliteStore;
+//! use mailbridge_store::conformance::state_store_suite;
+//!
+//! # async fn run() {
+//! state_store_suite(async || SqliteStore::in_memory().expect("in-memory database")).await;
+//! # }
 //! ```
 //!
 //! Set `MAILBRIDGE_STORE_CASE` to part of a case name to run only the matching cases.
@@ -97,6 +96,7 @@ macro_rules! cases {
 mod coordination;
 mod feed;
 mod fixtures;
+mod links;
 mod secrets;
 mod sync;
 mod tenants;
@@ -108,6 +108,7 @@ pub async fn state_store_suite<S: StateStore>(make: impl AsyncFn() -> S) {
     let mut runner = Runner::new("state store");
     tenants::run(&mut runner, &make).await;
     sync::run(&mut runner, &make).await;
+    links::run(&mut runner, &make).await;
     feed::run(&mut runner, &make).await;
     coordination::run(&mut runner, &make).await;
     runner.finish();

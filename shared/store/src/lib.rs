@@ -13,9 +13,11 @@ pub mod conformance;
 mod error;
 mod model;
 mod secret;
+pub mod sqlite;
 mod state;
 
 pub use error::{SecretError, StoreError};
 pub use model::*;
 pub use secret::{SecretStore, check_name};
+pub use sqlite::SqliteStore;
 pub use state::{StateStore, StoreResult};

@@ -6,8 +6,8 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use super::Failure;
 use crate::model::{
-    AuditEvent, Commit, Folder, Lease, Link, Mailbox, MailboxStatus, Page, RecordWrite, Tenant,
-    TenantStatus,
+    AuditEvent, Commit, CrmRecord, Cursor, Folder, Lease, Link, Mailbox, MailboxStatus,
+    OutboxEntry, Page, RecordWrite, Tenant, TenantStatus,
 };
 use crate::state::{StateStore, StoreResult};
 
@@ -164,4 +164,42 @@ pub(crate) async fn all<T>(
     fetch: impl AsyncFnMut(Option<String>) -> StoreResult<Page<T>>,
 ) -> Result<Vec<T>, Failure> {
     Ok(pages(limit, fetch).await?.into_iter().flatten().collect())
+}
+
+/// Everything a failed commit must not have touched.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Snapshot {
+    pub(crate) cursor: Cursor,
+    pub(crate) records: Vec<CrmRecord>,
+    pub(crate) links: Vec<Link>,
+    pub(crate) outbox: Vec<OutboxEntry>,
+    pub(crate) audit: Vec<AuditEvent>,
+}
+
+/// Reads everything a folder holds.
+pub(crate) async fn snapshot<S: StateStore>(
+    store: &S,
+    mailbox: &str,
+    folder: Folder,
+) -> Result<Snapshot, Failure> {
+    Ok(Snapshot {
+        cursor: store.get_cursor(mailbox, folder).await?,
+        records: all(100, async |after| {
+            store
+                .list_records(mailbox, folder, after.as_deref(), 100)
+                .await
+        })
+        .await?,
+        links: all(100, async |after| {
+            store
+                .list_links(mailbox, folder, after.as_deref(), 100)
+                .await
+        })
+        .await?,
+        outbox: store.list_outbox(mailbox, folder, 100).await?,
+        audit: all(100, async |after| {
+            store.list_audit(mailbox, after.as_deref(), 100).await
+        })
+        .await?,
+    })
 }

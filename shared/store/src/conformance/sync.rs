@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::fixtures::{HOSTILE, all, commit, event, link, sync_lease, write};
+use super::fixtures::{commit, event, link, snapshot, sync_lease, write};
 use super::{Failure, Outcome, Runner};
 use crate::error::StoreError;
 use crate::model::{Commit, Cursor, Expect, Folder, LinkChange, Origin};
@@ -28,39 +28,7 @@ pub(super) async fn run<S: StateStore>(runner: &mut Runner, make: &impl AsyncFn(
         commit_with_released_or_forged_lease_applies_nothing,
         commit_retried_after_success_changes_nothing,
         commit_deletes_leave_tombstones,
-        links_are_found_both_ways_and_replaced,
-        links_page_in_crm_id_order_per_folder,
-        reset_folder_forgets_sync_state_and_links_but_keeps_records,
     );
-}
-
-/// Everything a failed commit must not have touched.
-#[derive(Debug, PartialEq)]
-struct Snapshot {
-    cursor: Cursor,
-    records: Vec<crate::model::CrmRecord>,
-    links: Vec<crate::model::Link>,
-    outbox: Vec<crate::model::OutboxEntry>,
-    audit: Vec<crate::model::AuditEvent>,
-}
-
-async fn snapshot<S: StateStore>(store: &S, folder: Folder) -> Result<Snapshot, Failure> {
-    Ok(Snapshot {
-        cursor: store.get_cursor(MB, folder).await?,
-        records: all(100, async |after| {
-            store.list_records(MB, folder, after.as_deref(), 100).await
-        })
-        .await?,
-        links: all(100, async |after| {
-            store.list_links(MB, folder, after.as_deref(), 100).await
-        })
-        .await?,
-        outbox: store.list_outbox(MB, folder, 100).await?,
-        audit: all(100, async |after| {
-            store.list_audit(MB, after.as_deref(), 100).await
-        })
-        .await?,
-    })
 }
 
 /// A commit that touches every part, for the cases where it must be refused whole.
@@ -241,7 +209,7 @@ async fn commit_version_conflict_applies_nothing<S: StateStore>(store: &S) -> Ou
     let mut c1 = commit(MB, C, "c1", &lease);
     everything(store, &mut c1).await?;
     c1.records.push(write("crm-1", Some(5), Some("stale")));
-    let before = snapshot(store, C).await?;
+    let before = snapshot(store, MB, C).await?;
 
     check_err!(
         store.commit(&c1).await,
@@ -250,7 +218,7 @@ async fn commit_version_conflict_applies_nothing<S: StateStore>(store: &S) -> Ou
             ..
         }
     );
-    check_eq!(snapshot(store, C).await?, before);
+    check_eq!(snapshot(store, MB, C).await?, before);
     check_eq!(store.read_feed(MB, C, 0, 100).await?.len(), 1);
     Ok(())
 }
@@ -263,7 +231,7 @@ async fn commit_existence_conflicts_apply_nothing<S: StateStore>(store: &S) -> O
 
     let mut c1 = commit(MB, C, "c1", &lease);
     everything(store, &mut c1).await?;
-    let before = snapshot(store, C).await?;
+    let before = snapshot(store, MB, C).await?;
 
     let mut exists = c1.clone();
     exists.records.push(write("crm-1", None, Some("again")));
@@ -271,7 +239,7 @@ async fn commit_existence_conflicts_apply_nothing<S: StateStore>(store: &S) -> O
         store.commit(&exists).await,
         StoreError::Conflict { expected: None, .. }
     );
-    check_eq!(snapshot(store, C).await?, before);
+    check_eq!(snapshot(store, MB, C).await?, before);
 
     let mut missing = c1.clone();
     missing.id = "c2".into();
@@ -285,7 +253,7 @@ async fn commit_existence_conflicts_apply_nothing<S: StateStore>(store: &S) -> O
             ..
         }
     );
-    check_eq!(snapshot(store, C).await?, before);
+    check_eq!(snapshot(store, MB, C).await?, before);
 
     check_eq!(store.get_record(MB, C, "crm-missing").await?, None);
     check_eq!(
@@ -307,9 +275,9 @@ async fn commit_with_expired_lease_applies_nothing<S: StateStore>(store: &S) -> 
 
     let mut c1 = commit(MB, C, "c1", &lease);
     everything(store, &mut c1).await?;
-    let before = snapshot(store, C).await?;
+    let before = snapshot(store, MB, C).await?;
     check_err!(store.commit(&c1).await, StoreError::LeaseLost { .. });
-    check_eq!(snapshot(store, C).await?, before);
+    check_eq!(snapshot(store, MB, C).await?, before);
     Ok(())
 }
 
@@ -327,9 +295,9 @@ async fn commit_with_superseded_lease_applies_nothing<S: StateStore>(store: &S) 
 
     let mut stale = commit(MB, C, "c1", &old);
     everything(store, &mut stale).await?;
-    let before = snapshot(store, C).await?;
+    let before = snapshot(store, MB, C).await?;
     check_err!(store.commit(&stale).await, StoreError::LeaseLost { .. });
-    check_eq!(snapshot(store, C).await?, before);
+    check_eq!(snapshot(store, MB, C).await?, before);
 
     let mut current = stale.clone();
     current.lease = new;
@@ -345,7 +313,7 @@ async fn commit_with_released_or_forged_lease_applies_nothing<S: StateStore>(sto
     let lease = sync_lease(store, MB, C).await?;
     let mut c1 = commit(MB, C, "c1", &lease);
     everything(store, &mut c1).await?;
-    let before = snapshot(store, C).await?;
+    let before = snapshot(store, MB, C).await?;
 
     let mut forged = c1.clone();
     forged.lease.token += 1;
@@ -356,11 +324,11 @@ async fn commit_with_released_or_forged_lease_applies_nothing<S: StateStore>(sto
     forged.lease = lease.clone();
     forged.lease.key = format!("sync/{MB}/calendar");
     check_err!(store.commit(&forged).await, StoreError::LeaseLost { .. });
-    check_eq!(snapshot(store, C).await?, before);
+    check_eq!(snapshot(store, MB, C).await?, before);
 
     store.release_lease(&lease).await?;
     check_err!(store.commit(&c1).await, StoreError::LeaseLost { .. });
-    check_eq!(snapshot(store, C).await?, before);
+    check_eq!(snapshot(store, MB, C).await?, before);
     Ok(())
 }
 
@@ -383,18 +351,18 @@ async fn commit_retried_after_success_changes_nothing<S: StateStore>(store: &S) 
         .push(("crm-out".to_owned(), "timeout".to_owned()));
     c1.audit.push(event(MB, 1));
     let first = store.commit(&c1).await?;
-    let after_first = snapshot(store, C).await?;
+    let after_first = snapshot(store, MB, C).await?;
 
     let again = store.commit(&c1).await?;
     check_eq!(again, first);
-    check_eq!(snapshot(store, C).await?, after_first);
+    check_eq!(snapshot(store, MB, C).await?, after_first);
     check_eq!(after_first.outbox.first().map(|e| e.attempts), Some(1));
     check_eq!(after_first.audit.len(), 1);
 
     let mut other = c1.clone();
     other.id = "c2".into();
     check_err!(store.commit(&other).await, StoreError::Conflict { .. });
-    check_eq!(snapshot(store, C).await?, after_first);
+    check_eq!(snapshot(store, MB, C).await?, after_first);
     Ok(())
 }
 
@@ -422,126 +390,5 @@ async fn commit_deletes_leave_tombstones<S: StateStore>(store: &S) -> Outcome {
     );
     let listed = store.list_records(MB, C, None, 10).await?;
     check_eq!(listed.items.len(), 1);
-    Ok(())
-}
-
-async fn links_are_found_both_ways_and_replaced<S: StateStore>(store: &S) -> Outcome {
-    let lease = sync_lease(store, MB, C).await?;
-    check_eq!(store.link_by_crm_id(MB, C, "crm-1").await?, None);
-    check_eq!(store.link_by_item_id(MB, C, "item-1").await?, None);
-
-    let mut c1 = commit(MB, C, "c1", &lease);
-    c1.links.push(LinkChange::Put(link("crm-1", "item-1")));
-    c1.links.push(LinkChange::Put(link("crm-2", "item-2")));
-    store.commit(&c1).await?;
-    check_eq!(
-        store.link_by_item_id(MB, C, "item-2").await?,
-        Some(link("crm-2", "item-2"))
-    );
-
-    let mut moved = link("crm-1", "item-1b");
-    moved.crm_version = 4;
-    moved.base = None;
-    let mut c2 = commit(MB, C, "c2", &lease);
-    c2.links.push(LinkChange::Put(moved.clone()));
-    c2.links
-        .push(LinkChange::Delete("crm-never-linked".to_owned()));
-    store.commit(&c2).await?;
-    check_eq!(
-        store.link_by_crm_id(MB, C, "crm-1").await?,
-        Some(moved.clone())
-    );
-    check_eq!(store.link_by_item_id(MB, C, "item-1b").await?, Some(moved));
-    check_eq!(store.link_by_item_id(MB, C, "item-1").await?, None);
-
-    check_eq!(
-        store.link_by_crm_id(MB, Folder::Calendar, "crm-2").await?,
-        None
-    );
-    check_eq!(
-        store
-            .link_by_item_id("other@example.com", C, "item-2")
-            .await?,
-        None
-    );
-    Ok(())
-}
-
-async fn links_page_in_crm_id_order_per_folder<S: StateStore>(store: &S) -> Outcome {
-    let lease = sync_lease(store, MB, C).await?;
-    let mut c1 = commit(MB, C, "c1", &lease);
-    let mut expected = Vec::new();
-    for (n, crm_id) in HOSTILE.iter().enumerate() {
-        let l = link(crm_id, &format!("item-{n}-{crm_id}"));
-        c1.links.push(LinkChange::Put(l.clone()));
-        expected.push(l);
-    }
-    store.commit(&c1).await?;
-    expected.sort_by(|a, b| a.crm_id.cmp(&b.crm_id));
-
-    for limit in [1, 3, 50] {
-        let listed = all(limit, async |after| {
-            store.list_links(MB, C, after.as_deref(), limit).await
-        })
-        .await?;
-        check_eq!(listed, expected);
-    }
-    for crm_id in HOSTILE {
-        let found = store.link_by_crm_id(MB, C, crm_id).await?;
-        check_eq!(found.map(|l| l.crm_id), Some(crm_id.to_owned()));
-    }
-
-    let calendar = store.list_links(MB, Folder::Calendar, None, 50).await?;
-    check!(
-        calendar.items.is_empty() && calendar.next.is_none(),
-        "calendar: {calendar:?}"
-    );
-    Ok(())
-}
-
-async fn reset_folder_forgets_sync_state_and_links_but_keeps_records<S: StateStore>(
-    store: &S,
-) -> Outcome {
-    for folder in Folder::ALL {
-        let lease = sync_lease(store, MB, folder).await?;
-        let mut c1 = commit(MB, folder, "c1", &lease);
-        c1.cursor = Some((Some("state-1".to_owned()), true));
-        c1.records = vec![
-            write("crm-1", None, Some("one")),
-            write("crm-2", None, Some("two")),
-        ];
-        c1.links.push(LinkChange::Put(link("crm-1", "item-1")));
-        store.commit(&c1).await?;
-    }
-    let before = store.get_cursor(MB, C).await?;
-    let calendar = snapshot(store, Folder::Calendar).await?;
-
-    store.reset_folder(MB, C).await?;
-    let cursor = store.get_cursor(MB, C).await?;
-    check_eq!(
-        (cursor.sync_state.as_deref(), cursor.enumerated),
-        (None, false)
-    );
-    check_eq!(cursor.feed_seq, before.feed_seq);
-    check_eq!(store.link_by_crm_id(MB, C, "crm-1").await?, None);
-    check_eq!(store.link_by_item_id(MB, C, "item-1").await?, None);
-    check!(
-        store.list_links(MB, C, None, 10).await?.items.is_empty(),
-        "links kept"
-    );
-    check_eq!(store.list_records(MB, C, None, 10).await?.items.len(), 2);
-    check_eq!(snapshot(store, Folder::Calendar).await?, calendar);
-    store.reset_folder("nobody@example.com", C).await?;
-
-    let lease = sync_lease(store, MB, C).await?;
-    let mut c2 = commit(MB, C, "c2", &lease);
-    c2.records.push(write("crm-3", None, Some("three")));
-    let after = store.commit(&c2).await?;
-    check_eq!(after.feed_seq, before.feed_seq + 1);
-    let feed = store.read_feed(MB, C, before.feed_seq, 10).await?;
-    check_eq!(
-        feed.iter().map(|r| r.crm_id.as_str()).collect::<Vec<_>>(),
-        ["crm-3"]
-    );
     Ok(())
 }
