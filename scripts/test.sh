@@ -35,11 +35,60 @@ cargo fmt --all --check
 echo "== cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# DynamoDB, Secrets Manager (and later SQS) tests run against moto, an AWS emulator from
+# PyPI, installed once into a virtualenv outside the clone and started on a free loopback
+# port for this run. Tests read MAILBRIDGE_MOTO_URL.
+export MAILBRIDGE_VENV="${MAILBRIDGE_VENV:-$HOME/.cache/mailbridge/venv}"
+venv="$MAILBRIDGE_VENV"
+moto_pid=""
+log=""
+cleanup() {
+  if [ -n "$moto_pid" ]; then
+    kill "$moto_pid" 2>/dev/null || true
+    wait "$moto_pid" 2>/dev/null || true
+  fi
+  if [ -n "$log" ]; then rm -f "$log"; fi
+}
+trap cleanup EXIT
+
+if ! { [ -x "$venv/bin/moto_server" ] && "$venv/bin/python" -c 'import moto.server' >/dev/null 2>&1; }; then
+  echo "== installing moto into $venv"
+  if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1; then
+      sudo_cmd=""
+      [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+      $sudo_cmd apt-get update -qq
+      $sudo_cmd apt-get install -y -qq python3-venv >/dev/null
+    fi
+    python3 -m venv "$venv"
+  fi
+  "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.1,<6'
+fi
+
+moto_port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+echo "== starting moto on 127.0.0.1:$moto_port"
+"$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >/dev/null 2>&1 &
+moto_pid=$!
+export MAILBRIDGE_MOTO_URL="http://127.0.0.1:$moto_port"
+moto_ready=""
+for _ in $(seq 1 100); do
+  if "$venv/bin/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "/moto-api/", timeout=2)' \
+    "$MAILBRIDGE_MOTO_URL" >/dev/null 2>&1; then
+    moto_ready=1
+    break
+  fi
+  if ! kill -0 "$moto_pid" 2>/dev/null; then break; fi
+  sleep 0.2
+done
+if [ -z "$moto_ready" ]; then
+  echo "error: moto did not start on 127.0.0.1:$moto_port" >&2
+  exit 1
+fi
+
 echo "== cargo test"
 # Doc examples are compiled by rustdoc only where marked; the suite is the unit and
 # integration tests. The closing line sums every test binary's result.
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
 cargo test --workspace --locked --lib --bins --tests 2>&1 | tee "$log"
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "%d passed, %d failed\n", p, f }' "$log"

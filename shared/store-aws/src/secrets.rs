@@ -22,8 +22,8 @@ const MAX_NAME: usize = 512;
 /// A name `tenants/6a1e…/client-secret` under the prefix `mailbridge/prod/` is stored as
 /// the secret `mailbridge/prod/tenants/6a1e…/client-secret`.
 ///
-/// - `put` replaces the current value (`PutSecretValue`), creating the secret the first
-///   time. A secret an operator scheduled for deletion is restored first.
+/// - `put` looks the secret up, then replaces its current value (`PutSecretValue`) or
+///   creates it. A secret an operator scheduled for deletion is restored first.
 /// - `get` asks for the `AWSCURRENT` stage explicitly, so a value moved there by a
 ///   rotation is the one returned. A secret scheduled for deletion reads as absent.
 /// - `delete` deletes at once (`ForceDeleteWithoutRecovery`), without a recovery window.
@@ -123,20 +123,35 @@ impl SecretsManagerStore {
             .map_err(|err| unavailable("RestoreSecret", id, &err))
     }
 
-    /// Whether the secret exists but is scheduled for deletion.
-    async fn is_deleted(&self, id: &str) -> Result<bool, SecretError> {
+    /// Where the secret stands.
+    async fn state(&self, id: &str) -> Result<Stored, SecretError> {
         match self.client.describe_secret().secret_id(id).send().await {
-            Ok(description) => Ok(description.deleted_date().is_some()),
+            Ok(description) if description.deleted_date().is_some() => Ok(Stored::Deleted),
+            Ok(_) => Ok(Stored::Live),
             Err(err)
                 if err
                     .as_service_error()
                     .is_some_and(DescribeSecretError::is_resource_not_found_exception) =>
             {
-                Ok(true)
+                Ok(Stored::Missing)
             }
             Err(err) => Err(unavailable("DescribeSecret", id, &err)),
         }
     }
+
+    /// Whether the secret is gone or scheduled for deletion.
+    async fn is_deleted(&self, id: &str) -> Result<bool, SecretError> {
+        Ok(self.state(id).await? != Stored::Live)
+    }
+}
+
+/// Where a secret stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stored {
+    Missing,
+    /// Scheduled for deletion (by an operator, with a recovery window).
+    Deleted,
+    Live,
 }
 
 /// What a `CreateSecret` did.
@@ -174,21 +189,23 @@ where
 impl SecretStore for SecretsManagerStore {
     async fn put(&self, name: &str, value: &SecretString) -> Result<(), SecretError> {
         let id = self.secret_id(name)?;
+        // Looking first costs a request, but a write to a secret scheduled for deletion is
+        // refused by AWS and silently lost by moto; both are avoided by restoring it first.
         for round in 0..CREATE_ROUNDS {
             if round > 0 {
                 tokio::time::sleep(Duration::from_millis(200 << round)).await;
             }
+            match self.state(&id).await? {
+                Stored::Missing => match self.create(&id, value).await? {
+                    Created::Yes => return Ok(()),
+                    Created::Exists | Created::NameBusy => continue,
+                },
+                Stored::Deleted => self.restore(&id).await?,
+                Stored::Live => {}
+            }
             match self.put_value(&id, value).await {
                 Ok(()) => return Ok(()),
-                Err(PutFailure::Missing) => match self.create(&id, value).await? {
-                    Created::Yes => return Ok(()),
-                    Created::Exists | Created::NameBusy => {}
-                },
-                Err(PutFailure::Deleted) => {
-                    if self.is_deleted(&id).await? {
-                        self.restore(&id).await?;
-                    }
-                }
+                Err(PutFailure::Missing | PutFailure::Deleted) => {}
                 Err(PutFailure::Error(err)) => return Err(err),
             }
         }

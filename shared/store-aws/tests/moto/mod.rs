@@ -5,6 +5,9 @@
 //! `~/.cache/mailbridge/venv`) on a free loopback port, watched so that it stops when the
 //! test binary exits. Without either, every test fails and says what to run.
 
+// Each test binary uses only part of the harness.
+#![allow(dead_code)]
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
