@@ -11,12 +11,14 @@
 
 pub mod conformance;
 mod error;
+mod local_secrets;
 mod model;
 mod secret;
 pub mod sqlite;
 mod state;
 
 pub use error::{SecretError, StoreError};
+pub use local_secrets::LocalSecretFile;
 pub use model::*;
 pub use secret::{SecretStore, check_name};
 pub use sqlite::SqliteStore;
