@@ -222,7 +222,7 @@ async fn undecodable_rows_are_reported_corrupt_not_panicked_on() {
 }
 
 #[tokio::test]
-async fn inputs_the_store_cannot_take_are_refused() {
+async fn inputs_the_store_cannot_take_are_refused_and_odd_ones_defined() {
     let store = SqliteStore::in_memory().unwrap();
     let mb = "a@example.com";
     let c = Folder::Contacts;
@@ -282,11 +282,15 @@ async fn inputs_the_store_cannot_take_are_refused() {
         "{result:?}"
     );
 
-    let deleted = store.crm_write(mb, c, "crm-none", Expect::Any, None).await;
-    assert!(
-        matches!(deleted, Err(StoreError::NotFound { .. })),
-        "{deleted:?}"
+    assert_eq!(
+        store
+            .crm_write(mb, c, "crm-none", Expect::Any, None)
+            .await
+            .unwrap(),
+        1
     );
+    let tombstone = store.get_record(mb, c, "crm-none").await.unwrap().unwrap();
+    assert_eq!((tombstone.version, tombstone.data), (1, None));
     let finished = store.finish_idempotent("s", "never-claimed", "{}").await;
     assert!(
         matches!(finished, Err(StoreError::NotFound { .. })),

@@ -185,6 +185,9 @@ pub(super) struct CrmWrite<'a> {
     pub(super) data: Option<&'a str>,
 }
 
+/// Stores the CRM's write and queues it. Deleting a record never seen leaves a tombstone
+/// and queues it too, as the deployed store does: the CRM may know an item mailbridge
+/// has not synced yet, and the push finds nothing to delete.
 pub(super) fn crm_write(
     conn: &Connection,
     write: &CrmWrite<'_>,
@@ -196,11 +199,6 @@ pub(super) fn crm_write(
         return Err(StoreError::Conflict {
             what: what(folder, crm_id),
             expected: write.expect.expected(),
-        });
-    }
-    if write.data.is_none() && current.is_none() {
-        return Err(StoreError::NotFound {
-            what: what(folder, crm_id),
         });
     }
 

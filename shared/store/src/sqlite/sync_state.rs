@@ -14,6 +14,8 @@ use crate::state::StoreResult;
 
 /// How many commit ids per folder are remembered to recognise a retry. A sync run retries
 /// a commit right after it failed to hear the answer, so a handful would do.
+// LIMIT: an older commit retried after more than this many others is recognised only by
+// the records it wrote (their last_commit), so its other parts would be applied again.
 const REMEMBERED_COMMITS: u64 = 64;
 
 /// The folder's cursor; the default one before anything was committed.
