@@ -4,10 +4,11 @@ use chrono::Utc;
 use mailbridge_store::{AuditEvent, Page, StoreResult};
 
 use super::DynamoStateStore;
+use super::action::Action;
 use super::directory::{after, check_limit};
 use super::items::{self, Fields, attr, key};
 use super::keys::{audit_pk, check_id};
-use super::requests::{Action, Query, Range, TransactError, key_of};
+use super::requests::{Query, Range, TransactError, key_of};
 
 impl DynamoStateStore {
     pub(crate) async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()> {

@@ -12,21 +12,24 @@
 //! - outbox changes are skipped when the entry already carries the commit id (or is gone),
 //!   and audit events have keys made from the commit id, so they are written once.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
-use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, Utc};
-use mailbridge_store::{Commit, Cursor, LinkChange, Origin, StoreError, StoreResult};
+use chrono::Utc;
+use mailbridge_store::{Commit, Cursor, LinkChange, StoreError, StoreResult};
 
 use super::DynamoStateStore;
-use super::coordination::{LEASE, held};
+use super::action::Action;
+use super::coordination::held;
 use super::directory::ANY_ROUNDS;
-use super::folder::link_item;
-use super::items::{self, Fields, Item, attr, key, n, s};
-use super::keys::{
-    CURSOR, LINK, LSK, OUTBOX, RECORD, audit_pk, check_id, escape, feed_key, folder_pk, lease_pk,
+use super::items::{self, key, n, s};
+use super::keys::{CURSOR, check_id, folder_pk};
+use super::requests::TransactError;
+
+mod plan;
+
+use plan::{
+    Found, Keys, last_commit, plan_audit, plan_cursor, plan_links, plan_outbox, plan_records,
 };
-use super::requests::{Action, TransactError, key_of};
 
 /// Actions in one `TransactWriteItems`, `DynamoDB`'s limit.
 const MAX_ACTIONS: usize = 100;
@@ -151,207 +154,6 @@ impl DynamoStateStore {
     }
 }
 
-/// The keys a commit touches.
-struct Keys {
-    pk: String,
-    lease: Item,
-    cursor: Item,
-}
-
-impl Keys {
-    fn new(commit: &Commit) -> Self {
-        let pk = folder_pk(&commit.mailbox, commit.folder);
-        Keys {
-            lease: key(lease_pk(&commit.lease.key), LEASE),
-            cursor: key(pk.clone(), CURSOR),
-            pk,
-        }
-    }
-
-    fn record(&self, crm_id: &str) -> Item {
-        key(self.pk.clone(), format!("{RECORD}{crm_id}"))
-    }
-
-    fn outbox(&self, crm_id: &str) -> Item {
-        key(self.pk.clone(), format!("{OUTBOX}{crm_id}"))
-    }
-}
-
-/// The items read before planning, by key.
-struct Found(HashMap<(String, String), Item>);
-
-impl Found {
-    fn get(&self, key: &Item) -> Option<&Item> {
-        self.0.get(&key_of(key))
-    }
-}
-
-/// Record writes, each conditioned on the version read (or on being this commit's own
-/// earlier write), at the next feed positions.
-fn plan_records(
-    commit: &Commit,
-    keys: &Keys,
-    found: &Found,
-    cursor: &Cursor,
-    now: DateTime<Utc>,
-) -> StoreResult<Vec<(Action, Role)>> {
-    let mut planned = Vec::with_capacity(commit.records.len());
-    for (index, write) in commit.records.iter().enumerate() {
-        let key = keys.record(&write.crm_id);
-        let current = found.get(&key);
-        let version = match current {
-            Some(item) => Some(Fields::new(item, "CRM record").n(attr::VERSION)?),
-            None => None,
-        };
-        let retried = last_commit(current, "CRM record")? == Some(commit.id.as_str());
-        if !retried && version != write.expected {
-            return Err(conflict(commit, index));
-        }
-        let seq = cursor.feed_seq + 1 + index as u64;
-        let mut item = key;
-        item.extend([
-            (attr::CRM_ID.to_owned(), s(&write.crm_id)),
-            (
-                attr::VERSION.to_owned(),
-                n(write.expected.map_or(1, |v| v + 1)),
-            ),
-            (attr::ORIGIN.to_owned(), items::origin(Origin::Mailbox)),
-            (attr::FEED_SEQ.to_owned(), n(seq)),
-            (LSK.to_owned(), s(feed_key(seq))),
-            (attr::UPDATED.to_owned(), items::time(now)),
-            (attr::LAST_COMMIT.to_owned(), s(&commit.id)),
-        ]);
-        if let Some(data) = &write.data {
-            item.insert(attr::DATA.to_owned(), s(data));
-        }
-        let action = match write.expected {
-            None => Action::put(item).when("attribute_not_exists(#pk) OR #last_commit = :commit"),
-            Some(v) => Action::put(item)
-                .when("#version = :expected OR #last_commit = :commit")
-                .value(":expected", n(v)),
-        };
-        planned.push((action.value(":commit", s(&commit.id)), Role::Record(index)));
-    }
-    Ok(planned)
-}
-
-fn plan_links(commit: &Commit, keys: &Keys) -> StoreResult<Vec<(Action, Role)>> {
-    last_change_per_link(&commit.links)
-        .into_iter()
-        .map(|change| {
-            let action = match change {
-                LinkChange::Put(link) => Action::put(link_item(&keys.pk, link)?),
-                LinkChange::Delete(crm_id) => {
-                    Action::delete(key(keys.pk.clone(), format!("{LINK}{crm_id}")))
-                }
-            };
-            Ok((action, Role::Link))
-        })
-        .collect()
-}
-
-/// Outbox changes still to make: entries gone, re-queued or already counted are skipped.
-fn plan_outbox(commit: &Commit, keys: &Keys, found: &Found) -> StoreResult<Vec<(Action, Role)>> {
-    // A transaction touches an item once: the first change named for an entry wins, and a
-    // failure reported for an entry pushed in the same commit does not count (it is gone).
-    let mut touched = HashSet::new();
-    let mut planned = Vec::new();
-    for (crm_id, version) in &commit.outbox_done {
-        let key = keys.outbox(crm_id);
-        let Some(entry) = found.get(&key) else {
-            continue;
-        };
-        if items::outbox_entry(entry)?.record_version == *version && touched.insert(crm_id) {
-            let action = Action::delete(key)
-                .when("#record_version = :v")
-                .value(":v", n(*version));
-            planned.push((action, Role::Outbox));
-        }
-    }
-    for (crm_id, error) in &commit.outbox_failed {
-        let key = keys.outbox(crm_id);
-        let Some(item) = found.get(&key) else {
-            continue;
-        };
-        if last_commit(Some(item), "outbox entry")? == Some(commit.id.as_str())
-            || !touched.insert(crm_id)
-        {
-            continue;
-        }
-        let entry = items::outbox_entry(item)?;
-        let action = Action::update(
-            key,
-            "SET #attempts = :next, #last_error = :error, #last_commit = :commit",
-        )
-        .when("#attempts = :attempts AND #record_version = :v")
-        .value(":next", n(u64::from(entry.attempts) + 1))
-        .value(":attempts", n(u64::from(entry.attempts)))
-        .value(":v", n(entry.record_version))
-        .value(":error", s(error))
-        .value(":commit", s(&commit.id));
-        planned.push((action, Role::Outbox));
-    }
-    Ok(planned)
-}
-
-/// Audit events under keys made from the commit id, so a retry rewrites the same items.
-fn plan_audit(commit: &Commit) -> StoreResult<Vec<(Action, Role)>> {
-    commit
-        .audit
-        .iter()
-        .enumerate()
-        .map(|(index, event)| {
-            let sk = format!(
-                "{}#c#{}#{index:05}",
-                items::time_text(event.at),
-                escape(&commit.id)
-            );
-            let mut item = key(audit_pk(&event.mailbox), sk);
-            item.insert(attr::DOC.to_owned(), items::doc(event)?);
-            Ok((Action::put(item), Role::Audit))
-        })
-        .collect()
-}
-
-/// The cursor write (the new horizon and this commit's id) and the cursor it leaves.
-fn plan_cursor(
-    commit: &Commit,
-    keys: &Keys,
-    stored: Option<&Item>,
-    cursor: &Cursor,
-) -> (Action, Cursor) {
-    let (sync_state, enumerated) = commit
-        .cursor
-        .clone()
-        .unwrap_or((cursor.sync_state.clone(), cursor.enumerated));
-    let next = Cursor {
-        sync_state,
-        enumerated,
-        feed_seq: cursor.feed_seq + commit.records.len() as u64,
-        version: cursor.version + 1,
-    };
-    let mut item = keys.cursor.clone();
-    item.extend([
-        (
-            attr::ENUMERATED.to_owned(),
-            AttributeValue::Bool(next.enumerated),
-        ),
-        (attr::HORIZON.to_owned(), n(next.feed_seq)),
-        (attr::VERSION.to_owned(), n(next.version)),
-        (attr::LAST_COMMIT.to_owned(), s(&commit.id)),
-    ]);
-    if let Some(state) = &next.sync_state {
-        item.insert(attr::SYNC_STATE.to_owned(), s(state));
-    }
-    let action = match stored {
-        None => Action::put(item).when("attribute_not_exists(#pk)"),
-        Some(_) => Action::put(item)
-            .when("#version = :v")
-            .value(":v", n(cursor.version)),
-    };
-    (action, next)
-}
-
 /// Refuses commits that cannot be keyed or that name one item twice (a transaction may
 /// touch each item once).
 fn check(commit: &Commit) -> StoreResult<()> {
@@ -391,25 +193,6 @@ fn twice(field: &'static str, crm_id: &str) -> StoreError {
     }
 }
 
-/// Link changes with only the last one per CRM id kept, in the order given.
-fn last_change_per_link(changes: &[LinkChange]) -> Vec<&LinkChange> {
-    let crm_id = |change: &LinkChange| match change {
-        LinkChange::Put(link) => link.crm_id.clone(),
-        LinkChange::Delete(crm_id) => crm_id.clone(),
-    };
-    let last: HashMap<String, usize> = changes
-        .iter()
-        .enumerate()
-        .map(|(index, change)| (crm_id(change), index))
-        .collect();
-    changes
-        .iter()
-        .enumerate()
-        .filter(|(index, change)| last.get(&crm_id(change)) == Some(index))
-        .map(|(_, change)| change)
-        .collect()
-}
-
 /// Splits the body into transactions, each ending with the lease check; the cursor goes
 /// in the last one.
 fn chunk(
@@ -437,13 +220,6 @@ fn chunk(
     chunks
 }
 
-/// The commit id an item was last written by, if any.
-fn last_commit<'a>(item: Option<&'a Item>, what: &'a str) -> StoreResult<Option<&'a str>> {
-    item.map_or(Ok(None), |item| {
-        Fields::new(item, what).opt_s(attr::LAST_COMMIT)
-    })
-}
-
 fn lease_lost(commit: &Commit) -> StoreError {
     StoreError::LeaseLost {
         key: commit.lease.key.clone(),
@@ -461,6 +237,7 @@ fn conflict(commit: &Commit, index: usize) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dynamo::coordination::LEASE;
 
     fn planned(n: usize) -> Vec<(Action, Role)> {
         (0..n)
@@ -508,18 +285,5 @@ mod tests {
             .filter(|(_, r)| matches!(r, Role::Record(_)))
             .count();
         assert_eq!(records, 250);
-    }
-
-    #[test]
-    fn only_the_last_change_of_a_link_counts() {
-        let changes = vec![
-            LinkChange::Delete("a".to_owned()),
-            LinkChange::Delete("b".to_owned()),
-            LinkChange::Delete("a".to_owned()),
-        ];
-        let kept = last_change_per_link(&changes);
-        assert_eq!(kept.len(), 2);
-        assert_eq!(kept[1], &changes[2]);
-        assert_eq!(kept[0], &changes[1]);
     }
 }

@@ -9,10 +9,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use mailbridge_store::{Idempotency, Lease, StoreError, StoreResult};
 
 use super::DynamoStateStore;
+use super::action::Action;
 use super::directory::ANY_ROUNDS;
 use super::items::{self, Fields, Item, key, n, ni, s};
 use super::keys::{TTL, check_id, idempotency_pk, lease_pk};
-use super::requests::Action;
 
 /// Sort key of a lease item.
 pub(crate) const LEASE: &str = "lease";

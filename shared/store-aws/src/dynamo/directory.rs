@@ -5,9 +5,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::DynamoStateStore;
+use super::action::Action;
 use super::items::{Fields, Item, attr, doc, key, n, s};
 use super::keys::{LSK, MAILBOXES, TENANTS, check_id, tenant_prefix};
-use super::requests::{Action, Query, Range};
+use super::requests::{Query, Range};
 
 /// Writes that lose a race under `Expect::Any` are tried again this often.
 pub(crate) const ANY_ROUNDS: usize = 5;

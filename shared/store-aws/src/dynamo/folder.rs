@@ -7,10 +7,11 @@ use mailbridge_store::{
 };
 
 use super::DynamoStateStore;
+use super::action::Action;
 use super::directory::{ANY_ROUNDS, after, check_limit};
 use super::items::{self, Fields, Item, attr, key, n, s};
 use super::keys::{CURSOR, ITEM, LINK, LSK, OUTBOX, RECORD, check_id, feed_key, folder_pk};
-use super::requests::{Action, Query, Range, TransactError};
+use super::requests::{Query, Range, TransactError};
 
 impl DynamoStateStore {
     pub(crate) async fn get_cursor(&self, mailbox: &str, folder: Folder) -> StoreResult<Cursor> {
@@ -295,7 +296,7 @@ impl DynamoStateStore {
     }
 }
 
-/// The index key of a link: found by its item id.
+/// A link's item: keyed by its CRM id, indexed by its item id.
 pub(crate) fn link_item(pk: &str, link: &Link) -> StoreResult<Item> {
     let mut item = key(pk, format!("{LINK}{}", link.crm_id));
     item.insert(attr::DOC.to_owned(), items::doc(link)?);

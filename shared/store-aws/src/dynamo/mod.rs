@@ -1,5 +1,6 @@
 //! The state store on one `DynamoDB` table.
 
+mod action;
 mod audit;
 mod commit;
 mod coordination;
