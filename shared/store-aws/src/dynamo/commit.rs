@@ -57,10 +57,16 @@ enum Attempt {
 impl DynamoStateStore {
     pub(crate) async fn commit(&self, commit: &Commit) -> StoreResult<Cursor> {
         check(commit)?;
-        for _ in 0..ANY_ROUNDS {
+        for attempt in 1..=ANY_ROUNDS {
             if let Attempt::Done(cursor) = self.try_commit(commit).await? {
                 return Ok(cursor);
             }
+            tracing::warn!(
+                op = "commit",
+                attempt,
+                outcome = "retry",
+                "outbox changed during commit"
+            );
         }
         Err(StoreError::Unavailable {
             detail: "commit: the outbox kept changing under it".to_owned(),
@@ -110,6 +116,10 @@ impl DynamoStateStore {
         if chunks.len() > 1 {
             tracing::debug!(op, chunks = chunks.len(), "commit split into transactions");
         }
+        // LIMIT: a split commit is atomic per chunk only. A failure in a later chunk (a CRM
+        // write raced it, the lease was taken over) leaves the earlier chunks' records
+        // written, outside the feed but visible to `get_record`, until the same commit is
+        // retried. DynamoDB has no transaction over 100 actions to do better.
         for chunk in chunks {
             let (actions, roles): (Vec<Action>, Vec<Role>) = chunk.into_iter().unzip();
             match self.transact(op, &actions).await {

@@ -18,6 +18,10 @@ pub(crate) const LSI: &str = "by_lsk";
 /// Epoch seconds after which `DynamoDB` may delete the item (leases, idempotency records).
 pub(crate) const TTL: &str = "ttl";
 
+// LIMIT: every tenant shares one partition, and so does every mailbox, so listing them is
+// one ordered Query. That caps writes to mailbox items at about 1,000 a second across the
+// deployment, far above what a sync every few minutes needs.
+
 /// The partition holding every tenant.
 pub(crate) const TENANTS: &str = "tenants";
 /// The partition holding every mailbox.

@@ -357,10 +357,17 @@ pub(crate) fn key_of(item: &Item) -> (String, String) {
     (text(PK), text(SK))
 }
 
-/// Waits before a retry round of a batch (none before the first).
+/// Waits before a retry round of a batch (none before the first): `DynamoDB` returns part
+/// of a batch unprocessed when it throttles.
 async fn back_off(round: u32) {
     if round > 0 {
         let millis = 25u64 << round.min(6);
-        tokio::time::sleep(Duration::from_millis(millis + fastrand::u64(0..millis))).await;
+        let back_off_ms = millis + fastrand::u64(0..millis);
+        tracing::warn!(
+            attempt = round,
+            back_off_ms,
+            "batch partly unprocessed (throttled)"
+        );
+        tokio::time::sleep(Duration::from_millis(back_off_ms)).await;
     }
 }
