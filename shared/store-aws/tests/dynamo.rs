@@ -11,8 +11,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 use mailbridge_store::{
-    Commit, Expect, Folder, Lease, Link, LinkChange, RecordWrite, StateStore, StoreError, Tenant,
-    TenantStatus,
+    AuditEvent, Commit, Expect, Folder, Lease, Link, LinkChange, RecordWrite, StateStore,
+    StoreError, Tenant, TenantStatus,
 };
 use mailbridge_store_aws::DynamoStateStore;
 
@@ -103,8 +103,20 @@ async fn a_commit_larger_than_one_transaction_is_applied_whole() {
     let store = moto::state_store().await;
     let lease = lease(&store, "runner-a").await;
 
-    // 150 records and 150 links: 302 actions with the cursor and lease checks.
-    let cursor = store.commit(&commit("big", &lease, 150)).await.unwrap();
+    // 150 records, 150 links and 3 audit events: 305 actions with the cursor and the lease
+    // checks, so three transactions.
+    let mut big = commit("big", &lease, 150);
+    big.audit = (0..3)
+        .map(|n| AuditEvent {
+            mailbox: MB.to_owned(),
+            at: Utc::now(),
+            actor: "sync".to_owned(),
+            action: "mailbox.create".to_owned(),
+            subject: format!("crm-{n:04}"),
+            detail: "{}".to_owned(),
+        })
+        .collect();
+    let cursor = store.commit(&big).await.unwrap();
     assert_eq!(cursor.feed_seq, 150);
     assert_eq!(cursor.sync_state.as_deref(), Some("state-after-big"));
 
@@ -119,8 +131,10 @@ async fn a_commit_larger_than_one_transaction_is_applied_whole() {
     assert_eq!(link.map(|l| l.crm_id), Some("crm-0149".to_owned()));
 
     // Retried after success: nothing moves.
-    let again = store.commit(&commit("big", &lease, 150)).await.unwrap();
+    let again = store.commit(&big).await.unwrap();
     assert_eq!(again, cursor);
+    let audit = store.list_audit(MB, None, 100).await.unwrap();
+    assert_eq!(audit.items, big.audit);
     let record = store
         .get_record(MB, Folder::Contacts, "crm-0000")
         .await
@@ -341,7 +355,7 @@ async fn a_missing_table_or_an_unreachable_endpoint_is_unavailable() {
 }
 
 #[tokio::test]
-async fn create_table_on_an_existing_table_is_harmless() {
+async fn create_table_turns_ttl_on_and_is_harmless_when_repeated() {
     let store = moto::state_store().await;
     store
         .put_tenant(&tenant("t-1"), Expect::Absent)
@@ -349,4 +363,54 @@ async fn create_table_on_an_existing_table_is_harmless() {
         .unwrap();
     store.create_table().await.unwrap();
     assert!(store.get_tenant("t-1").await.unwrap().is_some());
+
+    let config = moto::config_for(moto::url()).await;
+    let ttl = aws_sdk_dynamodb::Client::new(&config)
+        .describe_time_to_live()
+        .table_name(store.table())
+        .send()
+        .await
+        .unwrap();
+    let ttl = ttl.time_to_live_description().unwrap();
+    assert_eq!(ttl.attribute_name(), Some("ttl"));
+}
+
+#[tokio::test]
+async fn leases_and_idempotency_records_carry_a_ttl_after_they_lapse() {
+    let store = moto::state_store().await;
+    let now = Utc::now();
+    store
+        .acquire_lease("sync/x", "runner-a", Duration::from_mins(1), now)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .begin_idempotent("send", "key-1", "hash", Duration::from_hours(1), now)
+        .await
+        .unwrap();
+
+    let config = moto::config_for(moto::url()).await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let ttl_of = async |pk: &str, sk: &str| {
+        let item = client
+            .get_item()
+            .table_name(store.table())
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap();
+        item["ttl"].as_n().unwrap().parse::<i64>().unwrap()
+    };
+    // A lease item outlives its lease by a day, so its fencing token keeps growing.
+    assert_eq!(
+        ttl_of("lease#sync/x", "lease").await,
+        now.timestamp() + 60 + 86_400
+    );
+    assert_eq!(
+        ttl_of("idem#send#key-1", "idem").await,
+        now.timestamp() + 3_600
+    );
 }
