@@ -216,8 +216,8 @@ impl SecretStore for SecretsManagerStore {
 
     async fn get(&self, name: &str) -> Result<Option<SecretString>, SecretError> {
         let id = self.secret_id(name)?;
-        // moto (and any reader during a rotation) may return a stale value without the
-        // stage, so it is always named.
+        // AWS reads AWSCURRENT by default, but moto returns a stale value after a stage
+        // move unless the stage is named (see the team's TOOLING.md), so it always is.
         let result = self
             .client
             .get_secret_value()
