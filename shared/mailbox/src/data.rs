@@ -227,6 +227,9 @@ pub enum ItemData {
     Event(EventData),
 }
 
+/// The time zone of an event given without one.
+pub const UTC_ZONE: &str = "UTC";
+
 /// Longest text value accepted in any field (Exchange refuses far larger ones anyway).
 pub const MAX_FIELD_CHARS: usize = 32_768;
 /// Most attendees an event may have here.
@@ -364,7 +367,8 @@ impl ItemData {
                 start: e.start,
                 end: e.end,
                 all_day: e.all_day,
-                time_zone: text(e.time_zone.as_ref()),
+                // Exchange always reports a zone; an event planned without one is in UTC.
+                time_zone: text(e.time_zone.as_ref()).or_else(|| Some(UTC_ZONE.to_owned())),
                 show_as: text(e.show_as.as_ref()).filter(|s| s != "Busy"),
                 reminder_minutes: e.reminder_minutes,
                 attendees: e

@@ -56,6 +56,7 @@ fn commit(id: &str, lease: &Lease, records: usize) -> Commit {
                     content_hash: format!("hash-{n}"),
                     crm_version: 1,
                     base: None,
+                    unconfirmed: false,
                 })
             })
             .collect(),

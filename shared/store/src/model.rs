@@ -195,6 +195,10 @@ pub struct Link {
     /// The agreed content itself (JSON): the base of a three-way, field-level merge when
     /// both sides changed. `None` when not kept.
     pub base: Option<String>,
+    /// Created in the mailbox by us and not yet seen in a pull. Exchange never reports an
+    /// item created and deleted between two syncs, so such items are checked for.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unconfirmed: bool,
 }
 
 /// Who made a change.

@@ -317,6 +317,7 @@ async fn two_records_cannot_link_to_one_item() {
         content_hash: "h".to_owned(),
         crm_version: 1,
         base: None,
+        unconfirmed: false,
     };
     let mut c1 = commit("c1", &lease);
     c1.links.push(LinkChange::Put(link("crm-1")));

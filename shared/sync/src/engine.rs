@@ -160,8 +160,16 @@ impl<'a, S: StateStore, B: MailboxBackend> Engine<'a, S, B> {
         };
         let mut lease = lease;
         let result = async {
-            self.pull(folder, &mut lease, &mut report, false).await?;
-            self.push(folder, &mut lease, &mut report).await
+            self.pull(folder, &mut lease, &mut report, false, &[])
+                .await?;
+            let created = self.push(folder, &mut lease, &mut report).await?;
+            if created.is_empty() {
+                return Ok(());
+            }
+            // Take our creates into the cursor now, and catch any deleted meanwhile: an
+            // item created and deleted between two pulls is never reported.
+            self.pull(folder, &mut lease, &mut report, false, &created)
+                .await
         }
         .await;
         // A lease that lapsed is simply gone; releasing it is a courtesy.
@@ -198,7 +206,8 @@ impl<'a, S: StateStore, B: MailboxBackend> Engine<'a, S, B> {
             token: 0,
             expires: Utc::now(),
         };
-        self.pull(folder, &mut lease, &mut report, true).await?;
+        self.pull(folder, &mut lease, &mut report, true, &[])
+            .await?;
         for entry in self
             .store
             .list_outbox(&self.mailbox, folder, self.config.push_batch)
@@ -232,6 +241,35 @@ impl<'a, S: StateStore, B: MailboxBackend> Engine<'a, S, B> {
             outbox_failed: Vec::new(),
             audit: Vec::new(),
         }
+    }
+
+    /// Puts conflicts on record at once, before the writes that resolve them: should a
+    /// write's outcome be lost, the next run sees no conflict left, only the merged result.
+    pub(crate) async fn record_conflicts(
+        &self,
+        crm_id: &str,
+        conflicts: &[mailbridge_mailbox::FieldConflict],
+    ) -> Result<(), SyncError> {
+        if conflicts.is_empty() {
+            return Ok(());
+        }
+        let events: Vec<AuditEvent> = conflicts
+            .iter()
+            .map(|c| {
+                self.audit(
+                    "conflict",
+                    crm_id,
+                    serde_json::json!({
+                        "field": c.field,
+                        "crm": c.crm,
+                        "mailbox": c.mailbox,
+                        "kept": format!("{:?}", c.winner),
+                    }),
+                )
+            })
+            .collect();
+        self.store.append_audit(&events).await?;
+        Ok(())
     }
 
     // Callers build the detail inline with `json!`; taking it by value reads best there.

@@ -30,9 +30,11 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
         lease: &mut Lease,
         report: &mut FolderReport,
         dry_run: bool,
+        verify: &[String],
     ) -> Result<(), SyncError> {
+        let mut seen: HashSet<String> = HashSet::new();
         let cursor = self.store.get_cursor(&self.mailbox, folder).await?;
-        let linked = self.count_links(folder).await?;
+        let (linked, unconfirmed) = self.scan_links(folder).await?;
         // An enumeration is only trusted whole: one cut short starts again from the top,
         // so that "not seen" reliably means "deleted".
         let mut enumeration = if cursor.enumerated {
@@ -62,6 +64,10 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
                 Err(err) => return Err(err.into()),
             };
             report.pages += 1;
+            seen.extend(page.changes.iter().filter_map(|c| match c {
+                Change::Upsert { item, .. } => Some(item.id.clone()),
+                Change::Delete { .. } => None,
+            }));
             let mut actions = self
                 .plan_page(folder, &page.changes, enumeration.as_mut(), report)
                 .await?;
@@ -69,27 +75,7 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
             if last && let Some(e) = &enumeration {
                 actions.extend(self.unseen(folder, &e.seen).await?);
             }
-            let deletes = actions
-                .iter()
-                .filter(|a| matches!(a, Action::CrmDelete { .. }))
-                .count();
-            if deletes >= self.config.mass_delete_min
-                && deletes * 100 > self.config.mass_delete_percent * linked
-            {
-                if !dry_run {
-                    let event = self.audit(
-                        "brake",
-                        folder.as_str(),
-                        json!({ "deletes": deletes, "linked": linked }),
-                    );
-                    self.store.append_audit(&[event]).await?;
-                }
-                return Err(SyncError::Braked {
-                    folder,
-                    deletes,
-                    linked,
-                });
-            }
+            self.brake(folder, &actions, linked, dry_run).await?;
             if dry_run {
                 for action in &actions {
                     report.count(action);
@@ -117,13 +103,110 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
             }
             state = Some(page.cursor);
             if last {
-                return Ok(());
+                if dry_run {
+                    return Ok(());
+                }
+                // Our creates this run, and those of runs that died before a pull saw them.
+                let mut unreported: Vec<String> = verify
+                    .iter()
+                    .chain(&unconfirmed)
+                    .filter(|id| !seen.contains(*id))
+                    .cloned()
+                    .collect();
+                unreported.sort();
+                unreported.dedup();
+                return self
+                    .verify_created(folder, lease, report, &unreported)
+                    .await;
             }
         }
     }
 
-    async fn count_links(&self, folder: Folder) -> Result<usize, SyncError> {
+    /// The mass-delete brake: too many deletes at once stop the run before anything is
+    /// deleted.
+    async fn brake(
+        &self,
+        folder: Folder,
+        actions: &[Action],
+        linked: usize,
+        dry_run: bool,
+    ) -> Result<(), SyncError> {
+        let deletes = actions
+            .iter()
+            .filter(|a| matches!(a, Action::CrmDelete { .. }))
+            .count();
+        if deletes >= self.config.mass_delete_min
+            && deletes * 100 > self.config.mass_delete_percent * linked
+        {
+            if !dry_run {
+                let event = self.audit(
+                    "brake",
+                    folder.as_str(),
+                    json!({ "deletes": deletes, "linked": linked }),
+                );
+                self.store.append_audit(&[event]).await?;
+            }
+            return Err(SyncError::Braked {
+                folder,
+                deletes,
+                linked,
+            });
+        }
+        Ok(())
+    }
+
+    /// Items we created that the pull did not report: those gone from the mailbox were
+    /// deleted before we could see them, and their records follow.
+    async fn verify_created(
+        &self,
+        folder: Folder,
+        lease: &Lease,
+        report: &mut FolderReport,
+        ids: &[String],
+    ) -> Result<(), SyncError> {
+        for batch in ids.chunks(FETCH_BATCH) {
+            let fetched = self.backend.fetch(kind(folder), batch).await?;
+            let mut commit = self.commit(folder, lease);
+            for (id, result) in batch.iter().zip(fetched) {
+                match result {
+                    Err(BackendError::NotFound) => {
+                        let link = self
+                            .store
+                            .link_by_item_id(&self.mailbox, folder, id)
+                            .await?;
+                        let crm = match &link {
+                            Some(l) => self.crm_side(folder, &l.crm_id).await?,
+                            None => None,
+                        };
+                        let action = plan_delete(id, link.as_ref(), crm.as_ref());
+                        self.apply(folder, action, &mut commit, report).await?;
+                    }
+                    Ok(_) => {
+                        // Still there: a later pull reports any change to it as usual.
+                        if let Some(mut link) = self
+                            .store
+                            .link_by_item_id(&self.mailbox, folder, id)
+                            .await?
+                        {
+                            link.unconfirmed = false;
+                            commit.links.push(link_put(link));
+                        }
+                    }
+                    Err(err) => return Err(err.into()),
+                }
+            }
+            if !commit.records.is_empty() || !commit.links.is_empty() {
+                self.store.commit(&commit).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// How many items are linked, and which of them we created without a pull having
+    /// seen them since.
+    async fn scan_links(&self, folder: Folder) -> Result<(usize, Vec<String>), SyncError> {
         let mut count = 0;
+        let mut unconfirmed = Vec::new();
         let mut after: Option<String> = None;
         loop {
             let page = self
@@ -131,9 +214,15 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
                 .list_links(&self.mailbox, folder, after.as_deref(), LIST_PAGE)
                 .await?;
             count += page.items.len();
+            unconfirmed.extend(
+                page.items
+                    .into_iter()
+                    .filter(|l| l.unconfirmed)
+                    .map(|l| l.item_id),
+            );
             match page.next {
                 Some(next) => after = Some(next),
-                None => return Ok(count),
+                None => return Ok((count, unconfirmed)),
             }
         }
     }
@@ -355,6 +444,7 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
                 {
                     link.item_id = item.id;
                     link.change_key = item.change_key;
+                    link.unconfirmed = false;
                     commit.links.push(link_put(link));
                 }
             }
@@ -438,6 +528,7 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
             conflicts,
             matched_by,
         } = merge;
+        self.record_conflicts(&crm_id, &conflicts).await?;
         let mut item_ref = item.item.clone();
         if merged.content_hash() != item.data.content_hash() {
             match self
@@ -482,18 +573,6 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
                 json!({ "item": item.item.id, "by": format!("{by:?}") }),
             ));
         }
-        for c in conflicts {
-            commit.audit.push(self.audit(
-                "conflict",
-                &crm_id,
-                json!({
-                    "field": c.field,
-                    "crm": c.crm,
-                    "mailbox": c.mailbox,
-                    "kept": format!("{:?}", c.winner),
-                }),
-            ));
-        }
         Ok(())
     }
 }
@@ -523,5 +602,6 @@ pub(crate) fn new_link(
         content_hash: data.content_hash(),
         crm_version,
         base: Some(data.to_json()),
+        unconfirmed: false,
     }
 }

@@ -19,7 +19,10 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
         folder: Folder,
         lease: &mut Lease,
         report: &mut FolderReport,
-    ) -> Result<(), SyncError> {
+    ) -> Result<Vec<String>, SyncError> {
+        // Items this push created. Exchange does not report an item created and deleted
+        // between two syncs, so the caller checks that each one shows up in a pull.
+        let mut created = Vec::new();
         let entries = self
             .store
             .list_outbox(&self.mailbox, folder, self.config.push_batch)
@@ -27,7 +30,11 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
         for entry in entries {
             self.renew(lease).await?;
             let mut commit = self.commit(folder, lease);
-            match self.push_one(folder, &entry, &mut commit, report).await {
+            let mut made = Vec::new();
+            match self
+                .push_one(folder, &entry, &mut commit, report, &mut made)
+                .await
+            {
                 Ok(()) => {
                     commit
                         .outbox_done
@@ -42,7 +49,7 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
                 Err(err) => return Err(err),
             }
             match self.store.commit(&commit).await {
-                Ok(_) => {}
+                Ok(_) => created.extend(made),
                 // The CRM wrote the record again meanwhile: its newer version is queued and
                 // is pushed by the next run.
                 Err(StoreError::Conflict { what, .. }) => {
@@ -51,7 +58,7 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
                 Err(err) => return Err(err.into()),
             }
         }
-        Ok(())
+        Ok(created)
     }
 
     async fn push_one(
@@ -60,6 +67,7 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
         entry: &OutboxEntry,
         commit: &mut Commit,
         report: &mut FolderReport,
+        created: &mut Vec<String>,
     ) -> Result<(), SyncError> {
         let crm_id = entry.crm_id.as_str();
         let Some(record) = self.store.get_record(&self.mailbox, folder, crm_id).await? else {
@@ -83,11 +91,11 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
         };
         match (data, link) {
             (Some(data), None) => {
-                self.push_create(folder, &record, &data, commit, report)
+                self.push_create(folder, &record, &data, commit, report, created)
                     .await
             }
             (Some(data), Some(link)) => {
-                self.push_update(folder, &record, &data, link, commit, report)
+                self.push_update(folder, &record, &data, link, commit, report, created)
                     .await
             }
             (None, Some(link)) => {
@@ -126,6 +134,7 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
         data: &ItemData,
         commit: &mut Commit,
         report: &mut FolderReport,
+        created: &mut Vec<String>,
     ) -> Result<(), SyncError> {
         let crm_id = record.crm_id.as_str();
         // A create retried after a lost response finds the first one by its stamp.
@@ -144,20 +153,19 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
         } else {
             let item = self.backend.create(kind(folder), crm_id, data).await?;
             report.mailbox_created += 1;
+            created.push(item.id.clone());
             item
         };
-        commit.links.push(link_put(new_link(
-            crm_id,
-            item.clone(),
-            data,
-            record.version,
-        )));
+        let mut link = new_link(crm_id, item.clone(), data, record.version);
+        link.unconfirmed = true;
+        commit.links.push(link_put(link));
         commit
             .audit
             .push(self.audit("mailbox.create", crm_id, json!({ "item": item.id })));
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn push_update(
         &self,
         folder: Folder,
@@ -166,6 +174,7 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
         link: Link,
         commit: &mut Commit,
         report: &mut FolderReport,
+        created: &mut Vec<String>,
     ) -> Result<(), SyncError> {
         let crm_id = record.crm_id.as_str();
         let base = link.base.as_deref().and_then(|b| parse_like(data, b));
@@ -206,11 +215,12 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
                     crm_id,
                     json!({ "mailbox": "deleted", "crm": "edited", "kept": "Crm" }),
                 ));
-                let created = self.backend.create(kind(folder), crm_id, data).await?;
+                let item = self.backend.create(kind(folder), crm_id, data).await?;
                 report.mailbox_created += 1;
-                commit
-                    .links
-                    .push(link_put(new_link(crm_id, created, data, record.version)));
+                created.push(item.id.clone());
+                let mut link = new_link(crm_id, item, data, record.version);
+                link.unconfirmed = true;
+                commit.links.push(link_put(link));
                 Ok(())
             }
             Err(err) => Err(err.into()),
@@ -242,6 +252,7 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
         };
         let base = base.unwrap_or_else(|| fresh.data.clone());
         let merged = merge3(&base, data, &fresh.data);
+        self.record_conflicts(crm_id, &merged.conflicts).await?;
         let updated = self
             .backend
             .update(kind(folder), &fresh.item, &fresh.data, &merged.data)
@@ -260,18 +271,6 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
         commit
             .links
             .push(link_put(new_link(crm_id, updated, &merged.data, version)));
-        for c in merged.conflicts {
-            commit.audit.push(self.audit(
-                "conflict",
-                crm_id,
-                json!({
-                    "field": c.field,
-                    "crm": c.crm,
-                    "mailbox": c.mailbox,
-                    "kept": format!("{:?}", c.winner),
-                }),
-            ));
-        }
         Ok(())
     }
 }

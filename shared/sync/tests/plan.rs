@@ -38,6 +38,7 @@ fn link(crm_id: &str, item_id: &str, data: &ItemData, crm_version: u64) -> Link 
         content_hash: data.content_hash(),
         crm_version,
         base: Some(data.normalized().to_json()),
+        unconfirmed: false,
     }
 }
 

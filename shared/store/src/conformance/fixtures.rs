@@ -69,6 +69,7 @@ pub(crate) fn link(crm_id: &str, item_id: &str) -> Link {
         content_hash: format!("hash-{crm_id}"),
         crm_version: 1,
         base: Some(format!("{{\"base\":\"{crm_id}\"}}")),
+        unconfirmed: false,
     }
 }
 

@@ -1,0 +1,569 @@
+//! The sync engine against the Exchange simulator and the embedded store: initial sync,
+//! both directions, echoes, conflicts, deletes, invalid cursors, the brake, matching,
+//! lost responses, stale change keys, concurrent runners and runs cut short.
+
+#![allow(clippy::unwrap_used)]
+
+mod harness;
+
+use mailbridge_ews_sim::Fault;
+use mailbridge_ews_sim::model::{ItemData as SimData, SeedSpec};
+use mailbridge_mailbox::{ContactData, ItemData};
+use mailbridge_store::{Folder, StateStore};
+use mailbridge_sync::SyncError;
+
+fn contact(given: &str, surname: &str, email: &str) -> ItemData {
+    ItemData::Contact(ContactData {
+        given_name: Some(given.into()),
+        surname: Some(surname.into()),
+        emails: vec![email.into()],
+        ..ContactData::default()
+    })
+}
+
+async fn seeded(contacts: usize, events: usize, recurring: usize) -> harness::Env {
+    let env = harness::start().await;
+    env.sim
+        .world()
+        .seed(
+            env.mailbox(),
+            &SeedSpec {
+                contacts,
+                events,
+                recurring,
+                seed: 3,
+                ..SeedSpec::default()
+            },
+        )
+        .unwrap();
+    env
+}
+
+fn edit_job(env: &harness::Env, id: &str, job: &str) {
+    let job = job.to_owned();
+    env.sim
+        .world()
+        .owner_edit(env.mailbox(), id, move |c| {
+            if let SimData::Contact(contact) = &mut c.data {
+                contact.job_title = Some(job);
+            }
+        })
+        .unwrap();
+}
+
+#[tokio::test]
+async fn initial_sync_brings_everything_and_a_quiet_resync_costs_one_request_per_folder() {
+    let env = seeded(40, 6, 2).await;
+    let reports = env.sync().await.unwrap();
+    assert_eq!(reports[0].crm_created, 40);
+    assert_eq!(reports[1].crm_created, 8);
+    env.assert_converged(Folder::Contacts).await;
+    env.assert_converged(Folder::Calendar).await;
+    let feed = env
+        .store
+        .read_feed(env.mailbox(), Folder::Contacts, 0, 1000)
+        .await
+        .unwrap();
+    assert_eq!(feed.len(), 40);
+
+    let before = env.requests();
+    let reports = env.sync().await.unwrap();
+    assert_eq!(env.requests() - before, 2, "one SyncFolderItems per folder");
+    assert!(
+        reports
+            .iter()
+            .all(|r| r.crm_created + r.crm_updated + r.mailbox_created == 0)
+    );
+}
+
+#[tokio::test]
+async fn crm_changes_reach_the_mailbox_and_do_not_echo() {
+    let env = seeded(5, 0, 0).await;
+    env.sync().await.unwrap();
+    env.crm_write(
+        Folder::Contacts,
+        "crm-1",
+        Some(&contact("Nina", "Holm", "nina@example.com")),
+    )
+    .await;
+    let reports = env.sync().await.unwrap();
+    assert_eq!(reports[0].mailbox_created, 1);
+    let created = env
+        .items(Folder::Contacts)
+        .into_iter()
+        .find(|i| harness::stamp(i).as_deref() == Some("crm-1"))
+        .expect("the item carries its CRM id");
+    env.assert_converged(Folder::Contacts).await;
+
+    // The create comes back in the next pull: recognised, not applied again.
+    let feed_before = env
+        .store
+        .read_feed(env.mailbox(), Folder::Contacts, 0, 1000)
+        .await
+        .unwrap()
+        .len();
+    let reports = env.sync().await.unwrap();
+    assert_eq!(
+        reports[0].crm_updated + reports[0].crm_created,
+        0,
+        "{:?}",
+        reports[0]
+    );
+    let feed_after = env
+        .store
+        .read_feed(env.mailbox(), Folder::Contacts, 0, 1000)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(feed_before, feed_after);
+
+    // An update sends only what changed; the change key moves; no echo either.
+    let mut edited = contact("Nina", "Holm", "nina@example.com");
+    if let ItemData::Contact(c) = &mut edited {
+        c.job_title = Some("Listing agent".into());
+    }
+    env.crm_write(Folder::Contacts, "crm-1", Some(&edited))
+        .await;
+    let reports = env.sync().await.unwrap();
+    assert_eq!(reports[0].mailbox_updated, 1);
+    let item = env.sim.world().item(env.mailbox(), &created.id).unwrap();
+    assert_ne!(item.change_key, created.change_key);
+    let reports = env.sync().await.unwrap();
+    assert_eq!(reports[0].mailbox_updated + reports[0].crm_updated, 0);
+    env.assert_converged(Folder::Contacts).await;
+
+    // A CRM delete moves the item to Deleted Items.
+    env.crm_write(Folder::Contacts, "crm-1", None).await;
+    let reports = env.sync().await.unwrap();
+    assert_eq!(reports[0].mailbox_deleted, 1);
+    let moved = env
+        .sim
+        .world()
+        .items(
+            env.mailbox(),
+            mailbridge_ews_sim::model::FolderKind::DeletedItems,
+        )
+        .unwrap();
+    assert!(
+        moved
+            .iter()
+            .any(|i| harness::stamp(i).as_deref() == Some("crm-1"))
+    );
+    env.assert_converged(Folder::Contacts).await;
+}
+
+#[tokio::test]
+async fn owner_edits_and_deletes_reach_the_change_feed() {
+    let env = seeded(5, 0, 0).await;
+    env.sync().await.unwrap();
+    let cursor = env
+        .store
+        .get_cursor(env.mailbox(), Folder::Contacts)
+        .await
+        .unwrap()
+        .feed_seq;
+    let items = env.items(Folder::Contacts);
+    edit_job(&env, &items[0].id, "Owner's edit");
+    env.sim
+        .world()
+        .owner_delete(env.mailbox(), &items[1].id)
+        .unwrap();
+    let reports = env.sync().await.unwrap();
+    assert_eq!((reports[0].crm_updated, reports[0].crm_deleted), (1, 1));
+    let feed = env
+        .store
+        .read_feed(env.mailbox(), Folder::Contacts, cursor, 100)
+        .await
+        .unwrap();
+    assert_eq!(feed.len(), 2);
+    assert!(feed.iter().any(|r| r.data.is_none()));
+    assert!(feed.iter().any(|r| {
+        r.data
+            .as_deref()
+            .is_some_and(|d| d.contains("Owner's edit"))
+    }));
+    env.assert_converged(Folder::Contacts).await;
+}
+
+#[tokio::test]
+async fn concurrent_edits_merge_by_field_and_same_field_conflicts_are_audited() {
+    let env = seeded(3, 0, 0).await;
+    env.sync().await.unwrap();
+    let item = env.items(Folder::Contacts).remove(0);
+    let link = env
+        .store
+        .link_by_item_id(env.mailbox(), Folder::Contacts, &item.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let record = env
+        .store
+        .get_record(env.mailbox(), Folder::Contacts, &link.crm_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let ItemData::Contact(mut c) =
+        ItemData::contact_from_json(record.data.as_deref().unwrap()).unwrap()
+    else {
+        panic!()
+    };
+    // CRM: department and job; owner: job (differently) and nickname.
+    c.department = Some("Commercial".into());
+    c.job_title = Some("CRM title".into());
+    env.crm_write(Folder::Contacts, &link.crm_id, Some(&ItemData::Contact(c)))
+        .await;
+    env.sim
+        .world()
+        .owner_edit(env.mailbox(), &item.id, |content| {
+            if let SimData::Contact(contact) = &mut content.data {
+                contact.job_title = Some("Owner title".into());
+                contact.nickname = Some("Nick".into());
+            }
+        })
+        .unwrap();
+    env.sync().await.unwrap();
+    env.assert_converged(Folder::Contacts).await;
+    let record = env
+        .store
+        .get_record(env.mailbox(), Folder::Contacts, &link.crm_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let data = record.data.unwrap();
+    assert!(
+        data.contains("Commercial") && data.contains("Nick") && data.contains("CRM title"),
+        "{data}"
+    );
+    let audit = env
+        .store
+        .list_audit(env.mailbox(), None, 100)
+        .await
+        .unwrap()
+        .items;
+    let conflict = audit
+        .iter()
+        .find(|e| e.action == "conflict" && e.subject == link.crm_id)
+        .expect("the conflict is audited");
+    assert!(conflict.detail.contains("job_title"));
+    assert!(conflict.detail.contains("Owner title") && conflict.detail.contains("CRM title"));
+}
+
+#[tokio::test]
+async fn an_edit_wins_over_a_delete_on_the_other_side() {
+    let env = seeded(3, 0, 0).await;
+    env.sync().await.unwrap();
+    let item = env.items(Folder::Contacts).remove(0);
+    let link = env
+        .store
+        .link_by_item_id(env.mailbox(), Folder::Contacts, &item.id)
+        .await
+        .unwrap()
+        .unwrap();
+    env.crm_write(
+        Folder::Contacts,
+        &link.crm_id,
+        Some(&contact("Kept", "Alive", "kept@example.com")),
+    )
+    .await;
+    env.sim
+        .world()
+        .owner_delete(env.mailbox(), &item.id)
+        .unwrap();
+    env.sync().await.unwrap();
+    env.assert_converged(Folder::Contacts).await;
+    assert!(
+        env.items(Folder::Contacts)
+            .iter()
+            .any(|i| harness::stamp(i).as_deref() == Some(link.crm_id.as_str()))
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_cursor_means_a_full_reconcile_without_duplicates_or_resurrections() {
+    let env = seeded(30, 0, 0).await;
+    env.sync().await.unwrap();
+    let items = env.items(Folder::Contacts);
+    env.sim
+        .world()
+        .owner_delete(env.mailbox(), &items[0].id)
+        .unwrap();
+    edit_job(&env, &items[1].id, "Edited while away");
+    env.sim
+        .world()
+        .invalidate_sync_states(
+            env.mailbox(),
+            mailbridge_ews_sim::model::FolderKind::Contacts,
+        )
+        .unwrap();
+    let reports = env.sync().await.unwrap();
+    assert!(reports[0].reenumerated);
+    assert_eq!(reports[0].crm_deleted, 1);
+    assert_eq!(reports[0].crm_created, 0);
+    env.assert_converged(Folder::Contacts).await;
+    assert_eq!(env.records(Folder::Contacts).await.len(), 29);
+}
+
+#[tokio::test]
+async fn the_mass_delete_brake_stops_and_keeps_the_data() {
+    let env = seeded(30, 0, 0).await;
+    env.store
+        .put_mailbox(
+            &mailbridge_store::Mailbox {
+                address: env.mailbox().to_owned(),
+                tenant: env.tenant.tenant_id.clone(),
+                status: mailbridge_store::MailboxStatus::Active,
+                attention: None,
+                last_sync: None,
+                last_error: None,
+                back_off_until: None,
+                version: 0,
+            },
+            mailbridge_store::Expect::Absent,
+        )
+        .await
+        .unwrap();
+    env.sync().await.unwrap();
+    for item in env.items(Folder::Contacts).iter().take(20) {
+        env.sim
+            .world()
+            .owner_delete(env.mailbox(), &item.id)
+            .unwrap();
+    }
+    let err = env.sync().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SyncError::Braked {
+                deletes: 20,
+                linked: 30,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        env.records(Folder::Contacts).await.len(),
+        30,
+        "nothing deleted"
+    );
+    let mailbox = env.store.get_mailbox(env.mailbox()).await.unwrap().unwrap();
+    assert_eq!(
+        mailbox.status,
+        mailbridge_store::MailboxStatus::NeedsAttention
+    );
+    assert!(mailbox.attention.unwrap().contains("20 of 30"));
+    assert!(matches!(
+        env.sync().await.unwrap_err(),
+        SyncError::Inactive { .. }
+    ));
+}
+
+#[tokio::test]
+async fn first_connect_matches_existing_crm_contacts_and_the_dry_run_shows_it() {
+    let env = harness::start().await;
+    let world = env.sim.world();
+    let mk = |given: &str, surname: &str, email: Option<&str>| {
+        let mut c = mailbridge_ews_sim::model::Contact {
+            given_name: Some(given.into()),
+            surname: Some(surname.into()),
+            ..Default::default()
+        };
+        if let Some(e) = email {
+            c.emails.insert("EmailAddress1".into(), e.into());
+        }
+        mailbridge_ews_sim::model::ItemContent::contact(c)
+    };
+    let folder = mailbridge_ews_sim::model::FolderKind::Contacts;
+    world
+        .owner_create(
+            env.mailbox(),
+            folder,
+            mk("Ada", "Berg", Some("ada@example.com")),
+        )
+        .unwrap();
+    world
+        .owner_create(env.mailbox(), folder, mk("Bo", "Lind", None))
+        .unwrap();
+    world
+        .owner_create(env.mailbox(), folder, mk("Cy", "Holm", None))
+        .unwrap();
+    world
+        .owner_create(env.mailbox(), folder, mk("New", "Person", None))
+        .unwrap();
+    env.crm_write(
+        Folder::Contacts,
+        "crm-ada",
+        Some(&contact("Ada", "B.", "ADA@example.com")),
+    )
+    .await;
+    let bo = ItemData::Contact(ContactData {
+        given_name: Some("Bo".into()),
+        surname: Some("Lind".into()),
+        ..ContactData::default()
+    });
+    env.crm_write(Folder::Contacts, "crm-bo", Some(&bo)).await;
+    let cy = ItemData::Contact(ContactData {
+        given_name: Some("Cy".into()),
+        surname: Some("Holm".into()),
+        ..ContactData::default()
+    });
+    env.crm_write(Folder::Contacts, "crm-cy1", Some(&cy)).await;
+    env.crm_write(Folder::Contacts, "crm-cy2", Some(&cy)).await;
+
+    let before = env.requests();
+    let dry = env.dry_run(Folder::Contacts).await.unwrap();
+    assert_eq!(
+        (dry.matched, dry.crm_created, dry.ambiguous),
+        (2, 2, 1),
+        "{dry}"
+    );
+    assert!(dry.to_string().contains("match (Email)"), "{dry}");
+    assert_eq!(
+        env.records(Folder::Contacts).await.len(),
+        4,
+        "a dry run writes nothing"
+    );
+    assert!(env.requests() - before <= 3, "reads only");
+
+    env.sync().await.unwrap();
+    // 4 CRM records + 2 new from the mailbox; the ambiguous Cy makes one more item in
+    // the mailbox for the other Cy record... and both CRM Cy records reach the mailbox.
+    env.assert_converged(Folder::Contacts).await;
+    // Ada matched by address; her surname differed, and the CRM's value was kept.
+    let ada = env
+        .store
+        .link_by_crm_id(env.mailbox(), Folder::Contacts, "crm-ada")
+        .await
+        .unwrap()
+        .unwrap();
+    let ada_item = env.sim.world().item(env.mailbox(), &ada.item_id).unwrap();
+    let SimData::Contact(c) = &ada_item.content.data else {
+        panic!()
+    };
+    assert_eq!(c.surname.as_deref(), Some("B."));
+    assert_eq!(env.items(Folder::Contacts).len(), 6);
+}
+
+#[tokio::test]
+async fn a_create_whose_response_was_lost_is_found_not_repeated() {
+    let env = seeded(2, 0, 0).await;
+    env.sync().await.unwrap();
+    env.crm_write(
+        Folder::Contacts,
+        "crm-lost",
+        Some(&contact("Lo", "St", "lost@example.com")),
+    )
+    .await;
+    env.sim
+        .world()
+        .inject(Fault::LoseResponse, Some("CreateItem"));
+    assert!(env.sync().await.is_err(), "the create's outcome is unknown");
+    env.sync().await.unwrap();
+    let stamped = env
+        .items(Folder::Contacts)
+        .into_iter()
+        .filter(|i| harness::stamp(i).as_deref() == Some("crm-lost"))
+        .count();
+    assert_eq!(stamped, 1);
+    env.assert_converged(Folder::Contacts).await;
+}
+
+#[tokio::test]
+async fn a_stale_change_key_is_read_again_and_merged() {
+    let env = seeded(2, 0, 0).await;
+    env.sync().await.unwrap();
+    let item = env.items(Folder::Contacts).remove(0);
+    let link = env
+        .store
+        .link_by_item_id(env.mailbox(), Folder::Contacts, &item.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut c = match ItemData::contact_from_json(
+        &env.store
+            .get_record(env.mailbox(), Folder::Contacts, &link.crm_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .data
+            .unwrap(),
+    )
+    .unwrap()
+    {
+        ItemData::Contact(c) => c,
+        ItemData::Event(_) => unreachable!(),
+    };
+    c.department = Some("From CRM".into());
+    env.crm_write(Folder::Contacts, &link.crm_id, Some(&ItemData::Contact(c)))
+        .await;
+    env.sim
+        .world()
+        .inject(Fault::ChangeKeyConflict, Some("UpdateItem"));
+    env.sync().await.unwrap();
+    env.assert_converged(Folder::Contacts).await;
+    let now = env.sim.world().item(env.mailbox(), &item.id).unwrap();
+    let SimData::Contact(c) = now.content.data else {
+        panic!()
+    };
+    assert_eq!(c.department.as_deref(), Some("From CRM"));
+}
+
+#[tokio::test]
+async fn a_second_runner_backs_off_and_a_run_cut_short_resumes_without_duplicates() {
+    let env = seeded(1200, 0, 0).await;
+    let short = mailbridge_sync::SyncConfig {
+        owner: "runner-a".into(),
+        lease_ttl: std::time::Duration::from_millis(600),
+        ..mailbridge_sync::SyncConfig::default()
+    };
+    // Kill the first run once its first page is committed (the process dies: no cleanup,
+    // the lease stays until it lapses).
+    let run = env.sync_folder_with(Folder::Contacts, short.clone());
+    let watch = async {
+        loop {
+            let cursor = env
+                .store
+                .get_cursor(env.mailbox(), Folder::Contacts)
+                .await
+                .unwrap();
+            if cursor.feed_seq > 0 {
+                return cursor;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    };
+    let cut = tokio::select! {
+        cursor = watch => cursor,
+        result = run => panic!("the run finished before it could be cut: {result:?}"),
+    };
+    assert!(cut.feed_seq < 1200);
+    // Another runner finds the lease held…
+    let other = mailbridge_sync::SyncConfig {
+        owner: "runner-b".into(),
+        ..short.clone()
+    };
+    let busy = env.sync_folder_with(Folder::Contacts, other.clone()).await;
+    assert!(matches!(busy, Err(SyncError::Busy { .. })), "{busy:?}");
+    // …until it lapses; then it resumes where the dead run stopped.
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let (a, b) = tokio::join!(
+        env.sync_folder_with(Folder::Contacts, other.clone()),
+        env.sync_folder_with(
+            Folder::Contacts,
+            mailbridge_sync::SyncConfig {
+                owner: "runner-c".into(),
+                ..short
+            }
+        )
+    );
+    let busy = [&a, &b]
+        .iter()
+        .filter(|r| matches!(r, Err(SyncError::Busy { .. })))
+        .count();
+    assert_eq!(
+        busy, 1,
+        "exactly one of two concurrent runners works: {a:?} {b:?}"
+    );
+    env.assert_converged(Folder::Contacts).await;
+    assert_eq!(env.records(Folder::Contacts).await.len(), 1200);
+}
