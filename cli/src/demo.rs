@@ -22,7 +22,7 @@ const SEED: SeedSpec = SeedSpec {
     from: None,
 };
 
-fn err(context: &str) -> impl Fn(&dyn std::fmt::Display) -> String + '_ {
+pub(crate) fn err(context: &str) -> impl Fn(&dyn std::fmt::Display) -> String + '_ {
     move |e| format!("{context}: {e}")
 }
 
@@ -33,6 +33,8 @@ pub struct Report {
     pub contacts: usize,
     /// Calendar entries in the next 14 days.
     pub entries: usize,
+    /// What the two-way sync showed.
+    pub sync: crate::demo_sync::SyncOutcome,
 }
 
 /// Runs the demo and prints what it found.
@@ -84,6 +86,7 @@ pub async fn run() -> Result<Report, String> {
         EwsClient::new(http, &sim.ews_url(), tokens).map_err(|e| err("the EWS client")(&e))?;
     let contacts = read_contacts(&ews, &mailbox).await?;
     let entries = read_calendar(&ews, &mailbox).await?;
+    let sync = crate::demo_sync::run(world, &ews, &mailbox, 6).await?;
 
     let stats = world.stats();
     let served: Vec<String> = stats
@@ -96,7 +99,11 @@ pub async fn run() -> Result<Report, String> {
         "Tokens issued: {}, refused: {}",
         stats.tokens_issued, stats.tokens_refused
     );
-    Ok(Report { contacts, entries })
+    Ok(Report {
+        contacts,
+        entries,
+        sync,
+    })
 }
 
 /// An administrator's typical mistake, and what mailbridge tells them.
@@ -217,5 +224,8 @@ mod tests {
         assert_eq!(report.contacts, super::SEED.contacts);
         // Three series start within a week and repeat, so the next fortnight holds entries.
         assert!(report.entries >= super::SEED.recurring, "{report:?}");
+        assert_eq!(report.sync.matched, 1, "{report:?}");
+        assert!(report.sync.crm_to_mailbox, "{report:?}");
+        assert!(report.sync.mailbox_to_crm, "{report:?}");
     }
 }

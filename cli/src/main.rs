@@ -8,6 +8,7 @@
 #![allow(clippy::print_stdout)]
 
 mod demo;
+mod demo_sync;
 mod simulate;
 
 use std::process::ExitCode;
