@@ -130,16 +130,33 @@ fn combine(
     }
     let merged = Value::Object(out);
     // A merge of two valid items of the same kind has that kind's shape; should the
-    // fields ever not fit together (an event's end before a start taken from the other
-    // side), the winner's whole version is kept rather than an invalid mix.
-    let data = match crm {
+    // fields not fit together (an event's end before a start taken from the other side),
+    // the winner's whole version is kept rather than an invalid mix, and every field the
+    // loser had different is reported, so nothing is dropped silently.
+    let mixed = match crm {
         ItemData::Contact(_) => serde_json::from_value(merged).map(ItemData::Contact).ok(),
         ItemData::Event(_) => serde_json::from_value(merged).map(ItemData::Event).ok(),
     }
-    .filter(|d: &ItemData| d.validate().is_ok())
-    .unwrap_or_else(|| match CONFLICT_WINNER {
-        Side::Crm => crm.clone(),
-        Side::Mailbox => mailbox.clone(),
-    });
+    .filter(|d: &ItemData| d.validate().is_ok());
+    let data = if let Some(data) = mixed {
+        data
+    } else {
+        let (winner, loser) = match CONFLICT_WINNER {
+            Side::Crm => (crm, mailbox),
+            Side::Mailbox => (mailbox, crm),
+        };
+        let (w, l) = (fields(winner), fields(loser));
+        for key in w.keys().chain(l.keys()) {
+            if w.get(key) != l.get(key) && !conflicts.iter().any(|c| &c.field == key) {
+                conflicts.push(FieldConflict {
+                    field: key.clone(),
+                    crm: c.get(key).cloned().unwrap_or(Value::Null),
+                    mailbox: m.get(key).cloned().unwrap_or(Value::Null),
+                    winner: CONFLICT_WINNER,
+                });
+            }
+        }
+        winner.normalized()
+    };
     Merged { data, conflicts }
 }

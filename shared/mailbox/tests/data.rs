@@ -193,11 +193,11 @@ fn first_connect_merge_fills_gaps_from_both_sides() {
 }
 
 #[test]
-fn an_invalid_mix_keeps_the_winner_whole() {
+fn an_invalid_mix_keeps_the_winner_whole_and_reports_the_loser() {
     let base = ItemData::Event(event());
+    // Each side's change is valid alone; together the event would end before it starts.
     let mut crm = event();
-    crm.start = Utc.with_ymd_and_hms(2026, 12, 10, 11, 0, 0).unwrap();
-    crm.end = Utc.with_ymd_and_hms(2026, 12, 10, 12, 0, 0).unwrap();
+    crm.start = Utc.with_ymd_and_hms(2026, 12, 10, 9, 45, 0).unwrap();
     let mut mailbox = event();
     mailbox.end = Utc.with_ymd_and_hms(2026, 12, 10, 9, 30, 0).unwrap();
     let merged = merge3(
@@ -205,7 +205,9 @@ fn an_invalid_mix_keeps_the_winner_whole() {
         &ItemData::Event(crm.clone()),
         &ItemData::Event(mailbox),
     );
-    assert_eq!(merged.data, ItemData::Event(crm));
+    assert_eq!(merged.data, ItemData::Event(crm).normalized());
+    let fields: Vec<&str> = merged.conflicts.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, ["end", "start"]);
 }
 
 #[test]
