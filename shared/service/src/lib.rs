@@ -2,8 +2,11 @@
 //! API and the functions:
 //!
 //! - [`verify`]: checks an administrator's setup step by step against the test mailbox and
-//!   names the step to fix when one fails.
+//!   names the step to fix when one fails;
+//! - [`send`]: mail from a user's mailbox, never twice for one idempotency key.
 
+pub mod send;
 pub mod verify;
 
+pub use send::{Attachment, OutgoingMail, SendError, Sent, send};
 pub use verify::{Finding, SetupStage, Step, Verification, VerifyInput, verify};
