@@ -3,10 +3,13 @@
 //!
 //! - [`verify`]: checks an administrator's setup step by step against the test mailbox and
 //!   names the step to fix when one fails;
-//! - [`send`]: mail from a user's mailbox, never twice for one idempotency key.
+//! - [`send`]: mail from a user's mailbox, never twice for one idempotency key;
+//! - [`calendar`]: the mailbox's calendar for a time range, series expanded.
 
+pub mod calendar;
 pub mod send;
 pub mod verify;
 
+pub use calendar::{CalendarEntry, CalendarError, CalendarView};
 pub use send::{Attachment, OutgoingMail, SendError, Sent, send};
 pub use verify::{Finding, SetupStage, Step, Verification, VerifyInput, verify};

@@ -186,3 +186,38 @@ async fn bad_messages_are_refused_naming_the_field_and_nothing_is_sent() {
     }
     assert!(sim.world().outbox().is_empty());
 }
+
+#[tokio::test]
+async fn a_calendar_view_expands_series_and_refuses_bad_ranges() {
+    use chrono::{Duration as Days, Utc};
+    let (sim, ews, mailbox) = start().await;
+    sim.world()
+        .seed(
+            &mailbox,
+            &mailbridge_ews_sim::model::SeedSpec {
+                events: 3,
+                recurring: 2,
+                seed: 9,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let now = Utc::now();
+    let view = mailbridge_service::calendar::view(&ews, &mailbox, now, now + Days::days(60))
+        .await
+        .unwrap();
+    assert!(!view.truncated);
+    assert!(
+        view.entries.iter().any(|e| e.kind == "occurrence"),
+        "{view:#?}"
+    );
+    assert!(view.entries.windows(2).all(|w| w[0].start <= w[1].start));
+    for (start, end, field) in [(now, now, "end"), (now, now + Days::days(200), "end")] {
+        match mailbridge_service::calendar::view(&ews, &mailbox, start, end).await {
+            Err(mailbridge_service::CalendarError::Invalid { field: got, .. }) => {
+                assert_eq!(got, field);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
