@@ -4,10 +4,14 @@
 //! - [`verify`]: checks an administrator's setup step by step against the test mailbox and
 //!   names the step to fix when one fails;
 //! - [`send`]: mail from a user's mailbox, never twice for one idempotency key;
-//! - [`calendar`]: the mailbox's calendar for a time range, series expanded.
+//! - [`calendar`]: the mailbox's calendar for a time range, series expanded;
+//! - [`tenants`]: EWS clients per tenant from the stored tenant and its secret;
+//! - [`jobs`]: syncing one mailbox, finding the due ones, watching secrets expire.
 
 pub mod calendar;
+pub mod jobs;
 pub mod send;
+pub mod tenants;
 pub mod verify;
 
 pub use calendar::{CalendarEntry, CalendarError, CalendarView};

@@ -1,0 +1,241 @@
+//! The jobs against the simulator with the embedded stores: due mailboxes, syncing with a
+//! tenant's stored credentials, secret expiry warnings and the pause after expiry.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use chrono::{Duration as Days, Utc};
+use mailbridge_ews_sim::Simulator;
+use mailbridge_ews_sim::model::SeedSpec;
+use mailbridge_ews_sim::preset::{PresetTenant, contoso};
+use mailbridge_service::jobs::JobError;
+use mailbridge_service::jobs::{
+    SecretHealth, check_secrets, due_mailboxes, secret_health, sync_mailbox,
+};
+use mailbridge_service::tenants::{ClientError, TenantClients, secret_name};
+use mailbridge_store::{
+    Expect, LocalSecretFile, Mailbox, MailboxStatus, SecretStore, SqliteStore, StateStore, Tenant,
+    TenantStatus,
+};
+use mailbridge_sync::SyncConfig;
+use secrecy::SecretString;
+
+struct Env {
+    _sim: Simulator,
+    preset: PresetTenant,
+    store: SqliteStore,
+    secrets: LocalSecretFile,
+    clients: TenantClients,
+    _dir: TempDir,
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn start(expires_in_days: i64) -> Env {
+    let sim = Simulator::start().await.unwrap();
+    let preset = contoso(sim.world()).unwrap();
+    sim.world()
+        .seed(
+            &preset.mailboxes[0],
+            &SeedSpec {
+                contacts: 12,
+                events: 2,
+                seed: 1,
+                ..SeedSpec::default()
+            },
+        )
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("mailbridge-jobs-{:016x}", fastrand::u64(..)));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secrets = LocalSecretFile::open(dir.join("secrets.bin"), dir.join("secrets.key")).unwrap();
+    let store = SqliteStore::in_memory().unwrap();
+    let tenant = Tenant {
+        id: preset.tenant_id.clone(),
+        name: "Contoso".into(),
+        client_id: preset.client_id.clone(),
+        secret_expires: Some(Utc::now() + Days::days(expires_in_days)),
+        status: TenantStatus::Active,
+        status_reason: None,
+        authority: Some(sim.base_url()),
+        ews_endpoint: Some(sim.ews_url()),
+        api_key_hashes: Vec::new(),
+        version: 0,
+    };
+    store.put_tenant(&tenant, Expect::Absent).await.unwrap();
+    secrets
+        .put(
+            &secret_name(&tenant.id),
+            &SecretString::from(preset.client_secret.clone()),
+        )
+        .await
+        .unwrap();
+    for address in &preset.mailboxes {
+        let mailbox = Mailbox {
+            address: address.clone(),
+            tenant: tenant.id.clone(),
+            status: MailboxStatus::Active,
+            attention: None,
+            last_sync: None,
+            last_error: None,
+            back_off_until: None,
+            version: 0,
+        };
+        store.put_mailbox(&mailbox, Expect::Absent).await.unwrap();
+    }
+    Env {
+        _sim: sim,
+        preset,
+        store,
+        secrets,
+        clients: TenantClients::new(reqwest::Client::new()),
+        _dir: TempDir(dir),
+    }
+}
+
+#[tokio::test]
+async fn due_mailboxes_sync_with_the_stored_credentials_and_are_not_due_again_at_once() {
+    let env = start(300).await;
+    let every = Duration::from_mins(5);
+    let mut due = due_mailboxes(&env.store, Utc::now(), every).await.unwrap();
+    due.sort();
+    let mut expected = env.preset.mailboxes.clone();
+    expected.sort();
+    assert_eq!(due, expected);
+    for address in &due {
+        sync_mailbox(
+            &env.store,
+            &env.secrets,
+            &env.clients,
+            address,
+            SyncConfig::default(),
+        )
+        .await
+        .unwrap();
+    }
+    let records = env
+        .store
+        .list_records(
+            &env.preset.mailboxes[0],
+            mailbridge_store::Folder::Contacts,
+            None,
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(records.items.len(), 12);
+    assert!(
+        due_mailboxes(&env.store, Utc::now(), every)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let later = Utc::now() + Days::minutes(6);
+    assert_eq!(
+        due_mailboxes(&env.store, later, every).await.unwrap().len(),
+        2
+    );
+}
+
+#[test]
+fn secret_health_crosses_each_warning_threshold() {
+    let now = Utc::now();
+    let at = |days: i64| secret_health(Some(now + Days::days(days) + Days::hours(1)), now);
+    assert_eq!(at(90), SecretHealth::Fine);
+    assert_eq!(
+        at(59),
+        SecretHealth::ExpiresSoon {
+            threshold: 60,
+            days: 59
+        }
+    );
+    assert_eq!(
+        at(29),
+        SecretHealth::ExpiresSoon {
+            threshold: 30,
+            days: 29
+        }
+    );
+    assert_eq!(
+        at(13),
+        SecretHealth::ExpiresSoon {
+            threshold: 14,
+            days: 13
+        }
+    );
+    assert_eq!(
+        at(6),
+        SecretHealth::ExpiresSoon {
+            threshold: 7,
+            days: 6
+        }
+    );
+    assert_eq!(
+        at(0),
+        SecretHealth::ExpiresSoon {
+            threshold: 1,
+            days: 0
+        }
+    );
+    assert_eq!(
+        secret_health(Some(now - Days::hours(1)), now),
+        SecretHealth::Expired
+    );
+    assert_eq!(secret_health(None, now), SecretHealth::Fine);
+}
+
+#[tokio::test]
+async fn an_expired_secret_pauses_the_tenant_with_one_clear_status_and_no_retries() {
+    let env = start(10).await;
+    let health = check_secrets(&env.store, Utc::now()).await.unwrap();
+    assert_eq!(
+        health[0].1,
+        SecretHealth::ExpiresSoon {
+            threshold: 14,
+            days: 9
+        }
+    );
+    let after_expiry = Utc::now() + Days::days(11);
+    let health = check_secrets(&env.store, after_expiry).await.unwrap();
+    assert_eq!(health[0].1, SecretHealth::Expired);
+    let tenant = env
+        .store
+        .get_tenant(&env.preset.tenant_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(tenant.status, TenantStatus::CredentialExpired);
+    assert!(tenant.status_reason.unwrap().contains("syncs are paused"));
+    assert!(
+        due_mailboxes(&env.store, after_expiry, Duration::from_secs(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let err = sync_mailbox(
+        &env.store,
+        &env.secrets,
+        &env.clients,
+        &env.preset.mailboxes[0],
+        SyncConfig::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            JobError::Client(ClientError::Inactive {
+                status: TenantStatus::CredentialExpired,
+                ..
+            })
+        ),
+        "{err}"
+    );
+    assert!(!err.is_retryable());
+}
