@@ -327,19 +327,27 @@ impl Req {
         self
     }
 
+    /// The request itself.
+    pub fn build(self) -> Request<Body> {
+        self.builder.body(self.body).unwrap()
+    }
+
     /// Sends it through the router.
     pub async fn send(self, harness: &Harness) -> Answer {
-        let request = self.builder.body(self.body).unwrap();
-        let response = harness.router.clone().oneshot(request).await.unwrap();
-        let (parts, body) = response.into_parts();
-        let bytes = body.collect().await.unwrap().to_bytes();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        Answer {
-            status: parts.status,
-            headers: parts.headers,
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-            text,
-        }
+        answer(harness.router.clone().oneshot(self.build()).await.unwrap()).await
+    }
+}
+
+/// Reads a response whole.
+pub async fn answer(response: http::Response<Body>) -> Answer {
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Answer {
+        status: parts.status,
+        headers: parts.headers,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        text,
     }
 }
 
