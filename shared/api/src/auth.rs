@@ -92,11 +92,9 @@ pub(crate) fn new_tenant_key(tenant: &str) -> Result<(String, String), ApiError>
     Ok((key, hash))
 }
 
-/// Whether `key` hashes to `expected_hex`, compared in constant time.
-fn matches_hash(key: &str, expected_hex: &str) -> bool {
-    let actual = hash_key(key);
-    actual.len() == expected_hex.len()
-        && bool::from(actual.as_bytes().ct_eq(expected_hex.as_bytes()))
+/// Whether two hex digests are equal, compared in constant time.
+fn same_hex(actual: &str, expected: &str) -> bool {
+    actual.len() == expected.len() && bool::from(actual.as_bytes().ct_eq(expected.as_bytes()))
 }
 
 /// The bearer token of a request, if any.
@@ -122,13 +120,10 @@ where
         app: &Arc<App<S, K, O>>,
     ) -> Result<Caller, ApiError> {
         let key = bearer(parts).ok_or(ApiError::Unauthenticated)?;
+        let hash = hash_key(key);
 
-        let admin = hash_key(key);
-        if bool::from(
-            admin
-                .as_bytes()
-                .ct_eq(hex(&app.config.admin_key_hash).as_bytes()),
-        ) {
+        if bool::from(Sha256::digest(key.as_bytes()).ct_eq(&app.config.admin_key_hash)) {
+            crate::request::record_caller("admin");
             return Ok(Caller::Admin);
         }
 
@@ -147,14 +142,16 @@ where
         let matched = tenant
             .api_key_hashes
             .iter()
-            .fold(false, |found, stored| matches_hash(key, stored) | found);
+            .fold(false, |found, stored| same_hex(&hash, stored) | found);
         if !matched {
             return Err(ApiError::Unauthenticated);
         }
-        Ok(Caller::Tenant {
+        let caller = Caller::Tenant {
             tenant: tenant.id,
-            key_id: admin[..12].to_owned(),
-        })
+            key_id: hash[..12].to_owned(),
+        };
+        crate::request::record_caller(&caller.actor(None));
+        Ok(caller)
     }
 }
 
@@ -167,8 +164,8 @@ mod tests {
         let (key, hash) = new_tenant_key("contoso.example").unwrap_or_default();
         assert!(key.starts_with("mbk_contoso.example_"));
         assert_eq!(key.len(), "mbk_contoso.example_".len() + 64);
-        assert!(matches_hash(&key, &hash));
-        assert!(!matches_hash("mbk_contoso.example_00", &hash));
+        assert!(same_hex(&hash_key(&key), &hash));
+        assert!(!same_hex(&hash_key("mbk_contoso.example_00"), &hash));
         assert_ne!(
             new_tenant_key("t").unwrap_or_default().0,
             new_tenant_key("t").unwrap_or_default().0

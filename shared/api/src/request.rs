@@ -50,6 +50,7 @@ pub(crate) async fn around_route(
         request_id = %id,
         op = route.op,
         method = %request.method(),
+        caller = Empty,
         tenant = Empty,
         mailbox = Empty,
     );
@@ -83,6 +84,11 @@ pub(crate) async fn around_route(
     }
     .instrument(span)
     .await
+}
+
+/// Records who is calling on the request's span: `admin` or `api:<key id>`.
+pub(crate) fn record_caller(actor: &str) {
+    tracing::Span::current().record("caller", actor);
 }
 
 /// Records the tenant on the request's span.
