@@ -93,11 +93,13 @@ impl<S: StateStore, K: SecretStore, O: Operations> App<S, K, O> {
     /// The tenant `id` if the caller may see it; `NotFound` otherwise, so a tenant key
     /// learns nothing about other tenants.
     pub(crate) async fn tenant_for(&self, caller: &Caller, id: &str) -> Result<Tenant, ApiError> {
-        if !caller.may_reach(id) {
+        // Tenant ids are stored lower-cased (GUIDs and domains ignore case).
+        let id = id.trim().to_ascii_lowercase();
+        if !caller.may_reach(&id) {
             return Err(ApiError::NotFound);
         }
-        crate::request::record_tenant(id);
-        self.state.get_tenant(id).await?.ok_or(ApiError::NotFound)
+        crate::request::record_tenant(&id);
+        self.state.get_tenant(&id).await?.ok_or(ApiError::NotFound)
     }
 
     /// The tenant `id` for an admin-only route: a tenant key gets `Forbidden` on its own

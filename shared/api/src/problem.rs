@@ -254,6 +254,11 @@ impl ApiError {
                     "missing or not a valid key",
                 )],
             ),
+            ApiError::TenantDisabled => (
+                "the tenant was revoked; its calls are refused until it is onboarded again"
+                    .to_owned(),
+                Vec::new(),
+            ),
             ApiError::Unavailable(_) => (
                 "storage is unavailable; retry shortly".to_owned(),
                 Vec::new(),

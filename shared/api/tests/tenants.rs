@@ -59,6 +59,11 @@ async fn a_verified_tenant_is_stored_with_its_secret_expiry_and_test_mailbox() {
     );
     let mailbox = h.app.state().get_mailbox(MAILBOX_A).await.unwrap().unwrap();
     assert_eq!(mailbox.tenant, TENANT_A);
+    // Ids and addresses ignore case, as Microsoft 365 does.
+    let upper = format!("/v1/tenants/{}", TENANT_A.to_uppercase());
+    assert_eq!(req("GET", &upper).key(ADMIN_KEY).send(&h).await.status, 200);
+    let upper = format!("/v1/mailboxes/{}", MAILBOX_A.to_uppercase());
+    assert_eq!(req("GET", &upper).key(ADMIN_KEY).send(&h).await.status, 200);
     assert_eq!(
         h.app.ops().calls(),
         [Call::Verify {
@@ -260,10 +265,13 @@ async fn rotation_replaces_the_secret_and_expiry_only_after_verification() {
         stored_secret(&h, TENANT_A).await.as_deref(),
         Some(NEW_SECRET)
     );
-    // Verified against the tenant's own mailbox when none was named.
+    // Verified against the tenant's own mailbox when none was named, then the runner was
+    // told to fetch a token with the new secret.
+    let calls = h.app.ops().calls();
     assert!(matches!(
-        h.app.ops().calls().last(),
-        Some(Call::Verify { test_mailbox, .. }) if test_mailbox == MAILBOX_A
+        &calls[calls.len() - 2..],
+        [Call::Verify { test_mailbox, .. }, Call::RefreshToken(tenant)]
+            if test_mailbox == MAILBOX_A && tenant == TENANT_A
     ));
 }
 
@@ -319,26 +327,68 @@ async fn revocation_disables_deletes_the_secret_audits_and_stops_crm_calls() {
 }
 
 #[tokio::test]
-async fn a_verified_rotation_brings_a_revoked_tenant_back() {
+async fn a_revoked_tenant_comes_back_only_by_onboarding_again_without_its_old_keys() {
     let h = Harness::new();
     h.onboard(TENANT_A, MAILBOX_A).await;
+    let old_key = h.new_key(TENANT_A).await;
     req("POST", &format!("/v1/tenants/{TENANT_A}/revoke"))
         .key(ADMIN_KEY)
         .send(&h)
         .await;
 
-    let answer = req("PUT", &format!("/v1/tenants/{TENANT_A}/secret"))
+    let rotated = req("PUT", &format!("/v1/tenants/{TENANT_A}/secret"))
         .key(ADMIN_KEY)
         .json(&json!({ "client_secret": NEW_SECRET, "secret_expires": far_expiry() }))
         .send(&h)
         .await;
+    assert!(rotated.is_problem(403), "{}", rotated.text);
+    assert_eq!(stored_secret(&h, TENANT_A).await, None);
+    let refused = req("POST", "/v1/tenants")
+        .key(ADMIN_KEY)
+        .json(&onboard_body(
+            TENANT_A,
+            MAILBOX_A,
+            WRONG_SECRET,
+            &far_expiry(),
+        ))
+        .send(&h)
+        .await;
+    assert!(refused.is_problem(422));
+    assert_eq!(
+        h.app
+            .state()
+            .get_tenant(TENANT_A)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        TenantStatus::Disabled
+    );
 
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    assert_eq!(answer.body["tenant"]["status"], "active");
+    let again = req("POST", "/v1/tenants")
+        .key(ADMIN_KEY)
+        .json(&onboard_body(
+            TENANT_A,
+            MAILBOX_A,
+            NEW_SECRET,
+            &far_expiry(),
+        ))
+        .send(&h)
+        .await;
+
+    assert_eq!(again.status, 201, "{}", again.text);
+    assert_eq!(again.body["tenant"]["status"], "active");
+    assert_eq!(again.body["tenant"]["api_keys"], 0);
+    assert_eq!(again.body["tenant"]["mailbox_count"], 1);
     assert_eq!(
         stored_secret(&h, TENANT_A).await.as_deref(),
         Some(NEW_SECRET)
     );
+    let old = req("GET", &format!("/v1/tenants/{TENANT_A}"))
+        .key(&old_key)
+        .send(&h)
+        .await;
+    assert!(old.is_problem(401));
 }
 
 #[tokio::test]

@@ -79,21 +79,16 @@ pub fn x_actor(headers: &HeaderMap) -> Option<&str> {
         .filter(|v| !v.is_empty() && v.len() <= 100 && !v.chars().any(char::is_control))
 }
 
-/// Onboards a tenant: verifies first and stores only what passed.
-pub async fn onboard<S, K, O>(
-    State(app): State<Arc<App<S, K, O>>>,
-    caller: Caller,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody<OnboardBody>,
-) -> Result<Response, ApiError>
-where
-    S: StateStore + 'static,
-    K: SecretStore + 'static,
-    O: Operations + 'static,
-{
-    caller.require_admin()?;
+/// An onboarding request, checked.
+struct Onboarding {
+    tenant: Tenant,
+    test_mailbox: String,
+}
+
+/// Checks every field of an onboarding body, naming each bad one.
+fn check_onboarding(body: &OnboardBody) -> Result<Onboarding, ApiError> {
     let mut checks = Checks::default();
-    let tenant_id = checks.take(validate::tenant_id("tenant_id", &body.tenant_id));
+    let id = checks.take(validate::tenant_id("tenant_id", &body.tenant_id));
     let name = checks.take(validate::text("name", &body.name, 200));
     let client_id = checks.take(validate::client_id("client_id", &body.client_id));
     check_secret(&mut checks, &body.client_secret);
@@ -107,15 +102,59 @@ where
         .as_deref()
         .map(|e| checks.take(validate::endpoint("ews_endpoint", e)));
     checks.finish()?;
-    crate::request::record_tenant(&tenant_id);
+    let tenant = Tenant {
+        id,
+        name,
+        client_id,
+        secret_expires: Some(expiry_instant(body.secret_expires)),
+        status: TenantStatus::Active,
+        status_reason: None,
+        authority,
+        ews_endpoint,
+        api_key_hashes: Vec::new(),
+        version: 0,
+    };
+    Ok(Onboarding {
+        tenant,
+        test_mailbox,
+    })
+}
 
-    if app.state.get_tenant(&tenant_id).await?.is_some() {
-        return Err(ApiError::AlreadyExists {
-            detail: "this tenant is already onboarded; rotate its secret instead".to_owned(),
-            field: "tenant_id",
-        });
-    }
-    if app.state.get_mailbox(&test_mailbox).await?.is_some() {
+/// Onboards a tenant: verifies first and stores only what passed.
+///
+/// A revoked (disabled) tenant is onboarded again the same way: that is how it comes back,
+/// with a fresh secret and without its old API keys.
+pub async fn onboard<S, K, O>(
+    State(app): State<Arc<App<S, K, O>>>,
+    caller: Caller,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<OnboardBody>,
+) -> Result<Response, ApiError>
+where
+    S: StateStore + 'static,
+    K: SecretStore + 'static,
+    O: Operations + 'static,
+{
+    caller.require_admin()?;
+    let Onboarding {
+        mut tenant,
+        test_mailbox,
+    } = check_onboarding(&body)?;
+    let id = tenant.id.clone();
+    crate::request::record_tenant(&id);
+
+    let expect = match app.state.get_tenant(&id).await? {
+        None => Expect::Absent,
+        Some(old) if old.status == TenantStatus::Disabled => Expect::Version(old.version),
+        Some(_) => {
+            return Err(ApiError::AlreadyExists {
+                detail: "this tenant is already onboarded; rotate its secret instead".to_owned(),
+                field: "tenant_id",
+            });
+        }
+    };
+    let known = app.state.get_mailbox(&test_mailbox).await?;
+    if known.as_ref().is_some_and(|m| m.tenant != id) {
         return Err(ApiError::AlreadyExists {
             detail: "this mailbox is already registered".to_owned(),
             field: "test_mailbox",
@@ -123,13 +162,13 @@ where
     }
 
     let request = VerifyRequest {
-        tenant_id: tenant_id.clone(),
-        client_id: client_id.clone(),
+        tenant_id: id.clone(),
+        client_id: tenant.client_id.clone(),
         client_secret: body.client_secret.clone(),
         secret_expires: body.secret_expires,
         test_mailbox: test_mailbox.clone(),
-        authority: authority.clone(),
-        ews_endpoint: ews_endpoint.clone(),
+        authority: tenant.authority.clone(),
+        ews_endpoint: tenant.ews_endpoint.clone(),
     };
     let report = app.ops.verify(&request).await;
     let mut warnings: Vec<String> = expiry_warning(body.secret_expires, Utc::now().date_naive())
@@ -146,43 +185,35 @@ where
         });
     }
 
-    let tenant = Tenant {
-        id: tenant_id.clone(),
-        name,
-        client_id,
-        secret_expires: Some(expiry_instant(body.secret_expires)),
-        status: TenantStatus::Active,
-        status_reason: None,
-        authority,
-        ews_endpoint,
-        api_key_hashes: Vec::new(),
-        version: 0,
-    };
     app.secrets
-        .put(&secret_name(&tenant_id), &body.client_secret)
+        .put(&secret_name(&id), &body.client_secret)
         .await?;
-    if let Err(e) = app.state.put_tenant(&tenant, Expect::Absent).await {
-        // On a conflict a concurrent onboarding of the same tenant stored it first; the
-        // secret now stored may be ours, which passed verification too, so it stays.
-        // Otherwise no tenant refers to the secret: remove it.
-        if !matches!(e, StoreError::Conflict { .. }) {
-            let _ = app.secrets.delete(&secret_name(&tenant_id)).await;
+    match app.state.put_tenant(&tenant, expect).await {
+        Ok(version) => tenant.version = version,
+        // A concurrent onboarding stored the tenant first; the secret now stored may be
+        // ours, which passed verification too, so it stays.
+        Err(e @ StoreError::Conflict { .. }) => return Err(e.into()),
+        Err(e) => {
+            if expect == Expect::Absent {
+                let _ = app.secrets.delete(&secret_name(&id)).await;
+            }
+            return Err(e.into());
         }
-        return Err(e.into());
     }
-    let mailbox = new_mailbox(&test_mailbox, &tenant_id);
-    // LIMIT: the store cannot write a tenant and a mailbox together; when another tenant
-    // registered the same address in between, the tenant stays onboarded without it.
-    if let Err(e) = app.state.put_mailbox(&mailbox, Expect::Absent).await {
-        tracing::warn!(error = %e, "test mailbox not added");
-        warnings.push("test_mailbox: was registered meanwhile and was not added".to_owned());
+    if known.is_none() {
+        // LIMIT: the store cannot write a tenant and a mailbox together; when another
+        // tenant registered the same address in between, this one stays without it.
+        let mailbox = new_mailbox(&test_mailbox, &id);
+        if let Err(e) = app.state.put_mailbox(&mailbox, Expect::Absent).await {
+            tracing::warn!(error = %e, "test mailbox not added");
+            warnings.push("test_mailbox: was registered meanwhile and was not added".to_owned());
+        }
     }
     let actor = caller.actor(x_actor(&headers));
-    audit_tenant(&app.state, &tenant_id, &actor, "tenant.onboard", &json!({})).await?;
-
-    let stored = app.state.get_tenant(&tenant_id).await?.unwrap_or(tenant);
+    audit_tenant(&app.state, &id, &actor, "tenant.onboard", &json!({})).await?;
     tracing::info!(outcome = "onboarded", "tenant onboarded");
-    let view = TenantView::of(&app.state, &stored).await?;
+
+    let view = TenantView::of(&app.state, &tenant).await?;
     let body = json!({ "tenant": view, "report": report, "warnings": warnings });
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
@@ -231,6 +262,9 @@ where
     O: Operations + 'static,
 {
     let tenant = app.tenant_for_admin(&caller, &id).await?;
+    if tenant.status == TenantStatus::Disabled {
+        return Err(ApiError::TenantDisabled);
+    }
     let mut checks = Checks::default();
     check_secret(&mut checks, &body.client_secret);
     let named = body
@@ -263,7 +297,7 @@ where
         ews_endpoint: tenant.ews_endpoint.clone(),
     };
     let report = app.ops.verify(&request).await;
-    let warnings: Vec<String> = expiry_warning(body.secret_expires, Utc::now().date_naive())
+    let mut warnings: Vec<String> = expiry_warning(body.secret_expires, Utc::now().date_naive())
         .into_iter()
         .collect();
     if !report.verified {
@@ -280,15 +314,34 @@ where
     app.secrets
         .put(&secret_name(&tenant.id), &body.client_secret)
         .await?;
-    // A verified secret also lifts a revocation or an expiry: that is how a tenant comes
-    // back after either.
+    // A verified secret lifts an expiry. A revocation that landed meanwhile wins: then the
+    // secret just stored is removed again.
     let updated = update_tenant(&app.state, &tenant.id, |t| {
+        if t.status == TenantStatus::Disabled {
+            return Err(ApiError::TenantDisabled);
+        }
         t.secret_expires = Some(expiry_instant(body.secret_expires));
         t.status = TenantStatus::Active;
         t.status_reason = None;
         Ok(())
     })
-    .await?;
+    .await;
+    let updated = match updated {
+        Ok(tenant) => tenant,
+        Err(ApiError::TenantDisabled) => {
+            app.secrets.delete(&secret_name(&tenant.id)).await?;
+            return Err(ApiError::TenantDisabled);
+        }
+        Err(e) => return Err(e),
+    };
+    // The runner drops what it holds for the old secret and fetches a token with the new
+    // one; the secret is stored either way, so a failure here is a warning.
+    if let Err(e) = app.ops.refresh_token(&tenant.id).await {
+        tracing::warn!(error = %e, "no token with the new secret yet");
+        warnings.push(format!(
+            "token: no token could be fetched with the new secret yet: {e}"
+        ));
+    }
     let actor = caller.actor(x_actor(&headers));
     let detail = json!({ "secret_expires": body.secret_expires });
     audit_tenant(
@@ -329,6 +382,8 @@ where
         Ok(())
     })
     .await?;
+    // LIMIT: Operations has no call to drop what a runner caches for a tenant (tokens,
+    // clients); runners must check the tenant's status before using them.
     app.secrets.delete(&secret_name(&tenant.id)).await?;
     let detail = json!({ "at": now, "secret_deleted": true });
     audit_tenant(&app.state, &tenant.id, &actor, "tenant.revoke", &detail).await?;

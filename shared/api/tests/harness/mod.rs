@@ -60,6 +60,8 @@ pub enum Call {
         key: String,
         subject: String,
     },
+    /// `refresh_token`.
+    RefreshToken(String),
     /// `calendar_view`.
     CalendarView {
         mailbox: String,
@@ -224,7 +226,8 @@ impl Operations for TestOps {
         }])
     }
 
-    async fn refresh_token(&self, _tenant: &str) -> Result<(), OpsError> {
+    async fn refresh_token(&self, tenant: &str) -> Result<(), OpsError> {
+        self.record(Call::RefreshToken(tenant.to_owned()));
         Ok(())
     }
 }
