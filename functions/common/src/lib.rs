@@ -1,0 +1,20 @@
+//! What every mailbridge Lambda function starts with, so each function's crate holds only
+//! its handler:
+//!
+//! - [`settings`]: the environment variables, each checked, a missing or bad one named;
+//! - [`services`]: the AWS SDK configuration, the `DynamoDB` state store, the Secrets
+//!   Manager secret store and the per-tenant EWS clients, built once per instance;
+//! - [`logging`]: JSON logs with one span per invocation, mailbox and tenant.
+//!
+//! ```ignore
+//! mailbridge_fn_common::logging::init();
+//! let services = Services::from_env().await?;
+//! lambda_runtime::run(service_fn(|event| handle(&services, event))).await
+//! ```
+
+pub mod logging;
+pub mod services;
+pub mod settings;
+
+pub use services::{Services, SetupError};
+pub use settings::{Settings, SettingsError};
