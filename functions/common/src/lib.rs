@@ -4,7 +4,9 @@
 //! - [`settings`]: the environment variables, each checked, a missing or bad one named;
 //! - [`services`]: the AWS SDK configuration, the `DynamoDB` state store, the Secrets
 //!   Manager secret store and the per-tenant EWS clients, built once per instance;
-//! - [`logging`]: JSON logs with one span per invocation, mailbox and tenant.
+//! - [`logging`]: JSON logs with one span per invocation, mailbox and tenant;
+//! - [`sync_request`]: the message on the sync queue, written by the scheduler and read by
+//!   the mailbox-sync function.
 //!
 //! ```ignore
 //! mailbridge_fn_common::logging::init();
@@ -15,6 +17,8 @@
 pub mod logging;
 pub mod services;
 pub mod settings;
+pub mod sync_request;
 
 pub use services::{Services, SetupError};
 pub use settings::{Settings, SettingsError};
+pub use sync_request::{BadRequest, SyncRequest};

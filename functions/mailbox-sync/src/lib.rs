@@ -1,0 +1,314 @@
+//! The mailbox-sync function: SQS delivers sync requests (`{"mailbox": …, "reason": …}`),
+//! and each one syncs its mailbox, both folders, both directions.
+//!
+//! The answer is a partial batch response: only the messages worth trying again are
+//! reported as failures, so SQS redelivers those and deletes the rest.
+//!
+//! | outcome | reported as failed | why |
+//! | --- | --- | --- |
+//! | synced | no | done |
+//! | throttled, network, store unavailable, another sync running | yes | may succeed later |
+//! | tenant paused, mailbox unknown, mass-delete brake | no | needs a person; the mailbox or tenant record says why |
+//! | malformed body | yes | after the queue's `maxReceiveCount` it lands in the dead-letter queue |
+//! | not started, invocation nearly out of time | yes | the next delivery runs it |
+
+use std::time::{Duration, SystemTime};
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use lambda_runtime::LambdaEvent;
+use mailbridge_fn_common::{Services, SyncRequest, logging};
+use mailbridge_service::jobs::{JobError, sync_mailbox};
+use mailbridge_store::{SecretStore, StateStore};
+use mailbridge_sync::SyncConfig;
+use tracing::{Instrument as _, error, info, warn};
+
+/// The function's name in logs.
+pub const FUNCTION: &str = "mailbox-sync";
+
+/// A message is not started with less time than this left in the invocation: it goes back
+/// to the queue instead of being cut off halfway.
+pub const MIN_TIME_LEFT: Duration = Duration::from_secs(20);
+
+/// What became of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The mailbox was synced; `changes` is what moved, both ways.
+    Synced {
+        /// Records and items created, updated or deleted.
+        changes: usize,
+    },
+    /// It failed in a way that may pass: SQS delivers it again.
+    Retry {
+        /// Why.
+        reason: String,
+    },
+    /// It failed in a way only a person can fix: not delivered again.
+    Dropped {
+        /// Why.
+        reason: String,
+    },
+    /// The body is not a sync request: delivered again until it reaches the dead-letter
+    /// queue, where someone can look at it.
+    Malformed {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Not started for lack of time: delivered again.
+    Deferred,
+}
+
+impl Outcome {
+    /// Whether SQS should deliver the message again.
+    pub fn redeliver(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Retry { .. } | Outcome::Malformed { .. } | Outcome::Deferred
+        )
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Outcome::Synced { .. } => "synced",
+            Outcome::Retry { .. } => "retry",
+            Outcome::Dropped { .. } => "dropped",
+            Outcome::Malformed { .. } => "malformed",
+            Outcome::Deferred => "deferred",
+        }
+    }
+}
+
+/// Syncs the mailbox of every message in the batch, one after the other, and reports the
+/// ones SQS should deliver again.
+pub async fn handle<S: StateStore, K: SecretStore>(
+    services: &Services<S, K>,
+    event: LambdaEvent<SqsEvent>,
+) -> SqsBatchResponse {
+    let (batch, context) = event.into_parts();
+    let span = logging::invocation_span(FUNCTION, &context);
+    async {
+        let config = SyncConfig {
+            owner: format!("{FUNCTION}/{}", context.request_id),
+            ..SyncConfig::default()
+        };
+        let mut response = SqsBatchResponse::default();
+        let mut counts = [0usize; 5];
+
+        for record in &batch.records {
+            let outcome = if time_left(context.deadline()) < MIN_TIME_LEFT {
+                Outcome::Deferred
+            } else {
+                run(services, record, config.clone()).await
+            };
+            counts[outcome_index(&outcome)] += 1;
+            if outcome.redeliver() {
+                // Lambda sends every message with an id; without one there is nothing to
+                // name, and SQS deletes it with the batch.
+                if let Some(id) = record.message_id.as_deref() {
+                    response.add_failure(id);
+                } else {
+                    error!(
+                        outcome = outcome.name(),
+                        "a message without an id cannot be retried"
+                    );
+                }
+            }
+        }
+
+        let [synced, retried, dropped, malformed, deferred] = counts;
+        info!(
+            messages = batch.records.len(),
+            synced, retried, dropped, malformed, deferred, "sync batch done"
+        );
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+fn outcome_index(outcome: &Outcome) -> usize {
+    match outcome {
+        Outcome::Synced { .. } => 0,
+        Outcome::Retry { .. } => 1,
+        Outcome::Dropped { .. } => 2,
+        Outcome::Malformed { .. } => 3,
+        Outcome::Deferred => 4,
+    }
+}
+
+fn time_left(deadline: SystemTime) -> Duration {
+    deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO)
+}
+
+/// Runs one message and logs what became of it.
+pub async fn run<S: StateStore, K: SecretStore>(
+    services: &Services<S, K>,
+    record: &SqsMessage,
+    config: SyncConfig,
+) -> Outcome {
+    let request = match SyncRequest::parse(record.body.as_deref()) {
+        Ok(request) => request,
+        Err(err) => {
+            let reason = err.to_string();
+            let receives = record.attributes.get("ApproximateReceiveCount");
+            error!(
+                outcome = "malformed",
+                message_id = record.message_id.as_deref().unwrap_or(""),
+                receives = receives.map_or("", String::as_str),
+                reason = %reason,
+                "message is not a sync request; it goes to the dead-letter queue after the last retry"
+            );
+            return Outcome::Malformed { reason };
+        }
+    };
+
+    let span = logging::mailbox_span(&request.mailbox);
+    async {
+        // The tenant is only for the logs; sync_mailbox reads the mailbox again and reports
+        // a missing one.
+        if let Ok(Some(mailbox)) = services.state.get_mailbox(&request.mailbox).await {
+            tracing::Span::current().record("tenant", mailbox.tenant.as_str());
+        }
+        // Boxed: a whole sync is a large future, better on the heap than on the stack.
+        let result = Box::pin(sync_mailbox(
+            &services.state,
+            &services.secrets,
+            &services.clients,
+            &request.mailbox,
+            config,
+        ))
+        .await;
+        let outcome = classify(result.map(|reports| {
+            reports
+                .iter()
+                .map(|r| {
+                    r.crm_created
+                        + r.crm_updated
+                        + r.crm_deleted
+                        + r.mailbox_created
+                        + r.mailbox_updated
+                        + r.mailbox_deleted
+                })
+                .sum()
+        }));
+        match &outcome {
+            Outcome::Synced { changes } => {
+                info!(outcome = "synced", reason = request.reason(), changes, "mailbox synced");
+            }
+            Outcome::Retry { reason } => {
+                warn!(outcome = "retry", reason = request.reason(), error = %reason, "sync failed; SQS delivers it again");
+            }
+            Outcome::Dropped { reason } => {
+                error!(outcome = "dropped", reason = request.reason(), error = %reason, "sync failed and is not retried");
+            }
+            Outcome::Malformed { .. } | Outcome::Deferred => {}
+        }
+        outcome
+    }
+    .instrument(span)
+    .await
+}
+
+// LIMIT: a throttled mailbox's message comes back after the queue's visibility timeout,
+// not after the back-off Exchange asked for (which the mailbox record keeps); changing the
+// message's visibility to match would need the SQS client here.
+/// Maps a sync's result to what SQS should do with its message.
+pub fn classify(result: Result<usize, JobError>) -> Outcome {
+    match result {
+        Ok(changes) => Outcome::Synced { changes },
+        Err(err) if err.is_retryable() => Outcome::Retry {
+            reason: err.to_string(),
+        },
+        Err(err) => Outcome::Dropped {
+            reason: err.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use mailbridge_mailbox::BackendError;
+    use mailbridge_service::tenants::ClientError;
+    use mailbridge_store::{Folder, StoreError, TenantStatus};
+    use mailbridge_sync::SyncError;
+
+    use super::*;
+
+    #[test]
+    fn only_failures_that_may_pass_are_delivered_again() {
+        let cases: Vec<(JobError, bool)> = vec![
+            (
+                SyncError::Backend(BackendError::Throttled {
+                    back_off: Some(Duration::from_mins(2)),
+                })
+                .into(),
+                true,
+            ),
+            (
+                SyncError::Backend(BackendError::Transient("reset".into())).into(),
+                true,
+            ),
+            (
+                SyncError::Busy {
+                    folder: Folder::Contacts,
+                }
+                .into(),
+                true,
+            ),
+            (
+                StoreError::Unavailable {
+                    detail: "throttled".into(),
+                }
+                .into(),
+                true,
+            ),
+            (
+                JobError::Client(ClientError::Secrets("timeout".into())),
+                true,
+            ),
+            (
+                JobError::UnknownMailbox("nobody@contoso.example".into()),
+                false,
+            ),
+            (
+                JobError::Client(ClientError::Inactive {
+                    tenant: "t".into(),
+                    status: TenantStatus::CredentialExpired,
+                    reason: "the client secret expired".into(),
+                }),
+                false,
+            ),
+            (
+                SyncError::Braked {
+                    folder: Folder::Contacts,
+                    deletes: 40,
+                    linked: 50,
+                }
+                .into(),
+                false,
+            ),
+            (
+                SyncError::Backend(BackendError::Auth("consent".into())).into(),
+                false,
+            ),
+        ];
+        for (err, redeliver) in cases {
+            let shown = err.to_string();
+            let outcome = classify(Err(err));
+            assert_eq!(outcome.redeliver(), redeliver, "{shown}: {outcome:?}");
+        }
+        assert!(!classify(Ok(3)).redeliver());
+    }
+
+    #[test]
+    fn malformed_and_deferred_messages_are_delivered_again() {
+        let malformed = Outcome::Malformed {
+            reason: "the message has no body".into(),
+        };
+        assert!(malformed.redeliver());
+        assert!(Outcome::Deferred.redeliver());
+    }
+}
