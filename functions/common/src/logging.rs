@@ -24,6 +24,11 @@ pub fn init() {
         .try_init();
 }
 
+/// How a mailbox appears in logs at info level: a stable tag, not the address.
+pub fn tag(address: &str) -> String {
+    mailbridge_ews::mailbox_tag(address)
+}
+
 /// The span around one invocation of `function`.
 pub fn invocation_span(function: &'static str, context: &Context) -> Span {
     info_span!(
@@ -38,7 +43,7 @@ pub fn invocation_span(function: &'static str, context: &Context) -> Span {
 pub fn mailbox_span(address: &str) -> Span {
     info_span!(
         "mailbox",
-        mailbox = %mailbridge_ews::mailbox_tag(address),
+        mailbox = %tag(address),
         tenant = tracing::field::Empty,
     )
 }
