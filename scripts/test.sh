@@ -65,6 +65,19 @@ if ! { [ -x "$venv/bin/moto_server" ] && "$venv/bin/python" -c 'import moto.serv
   "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.1,<6'
 fi
 
+# The SAM template (template.yaml) is checked by the SAM CLI's linter and by cfn-lint,
+# both from PyPI in the same virtualenv. Neither needs AWS credentials or the network;
+# together they take a few seconds. Any finding, warnings included, fails the run.
+if ! { [ -x "$venv/bin/sam" ] && [ -x "$venv/bin/cfn-lint" ]; }; then
+  echo "== installing aws-sam-cli and cfn-lint into $venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check 'aws-sam-cli>=1.160,<2' 'cfn-lint>=1.40,<2'
+fi
+export SAM_CLI_TELEMETRY=0
+echo "== sam validate --lint"
+"$venv/bin/sam" validate --lint --region us-east-1 --template template.yaml
+echo "== cfn-lint"
+"$venv/bin/cfn-lint" template.yaml
+
 moto_port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 echo "== starting moto on 127.0.0.1:$moto_port"
 "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >/dev/null 2>&1 &
