@@ -27,6 +27,28 @@ pub trait SecretStore: Send + Sync {
     fn delete(&self, name: &str) -> impl Future<Output = Result<(), SecretError>> + Send;
 }
 
+/// A shared secret store is a secret store.
+impl<T: SecretStore> SecretStore for std::sync::Arc<T> {
+    fn put(
+        &self,
+        name: &str,
+        value: &SecretString,
+    ) -> impl Future<Output = Result<(), SecretError>> + Send {
+        (**self).put(name, value)
+    }
+
+    fn get(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<SecretString>, SecretError>> + Send {
+        (**self).get(name)
+    }
+
+    fn delete(&self, name: &str) -> impl Future<Output = Result<(), SecretError>> + Send {
+        (**self).delete(name)
+    }
+}
+
 /// Checks a secret name: `a-z 0-9 - _ . /` segments, no empty or dot-only segment.
 pub fn check_name(name: &str) -> Result<(), SecretError> {
     let refuse = |reason| {

@@ -215,3 +215,203 @@ pub trait StateStore: Send + Sync {
         limit: usize,
     ) -> impl Future<Output = StoreResult<Page<AuditEvent>>> + Send;
 }
+
+/// A shared store is a store: the API and the workers can hold the same one.
+impl<T: StateStore> StateStore for std::sync::Arc<T> {
+    fn put_tenant(
+        &self,
+        tenant: &Tenant,
+        expect: Expect,
+    ) -> impl Future<Output = StoreResult<Version>> + Send {
+        (**self).put_tenant(tenant, expect)
+    }
+
+    fn get_tenant(&self, id: &str) -> impl Future<Output = StoreResult<Option<Tenant>>> + Send {
+        (**self).get_tenant(id)
+    }
+
+    fn list_tenants(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Page<Tenant>>> + Send {
+        (**self).list_tenants(after, limit)
+    }
+
+    fn put_mailbox(
+        &self,
+        mailbox: &Mailbox,
+        expect: Expect,
+    ) -> impl Future<Output = StoreResult<Version>> + Send {
+        (**self).put_mailbox(mailbox, expect)
+    }
+
+    fn get_mailbox(
+        &self,
+        address: &str,
+    ) -> impl Future<Output = StoreResult<Option<Mailbox>>> + Send {
+        (**self).get_mailbox(address)
+    }
+
+    fn list_mailboxes(
+        &self,
+        tenant: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Page<Mailbox>>> + Send {
+        (**self).list_mailboxes(tenant, after, limit)
+    }
+
+    fn get_cursor(
+        &self,
+        mailbox: &str,
+        folder: Folder,
+    ) -> impl Future<Output = StoreResult<Cursor>> + Send {
+        (**self).get_cursor(mailbox, folder)
+    }
+
+    fn link_by_crm_id(
+        &self,
+        mailbox: &str,
+        folder: Folder,
+        crm_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<Link>>> + Send {
+        (**self).link_by_crm_id(mailbox, folder, crm_id)
+    }
+
+    fn link_by_item_id(
+        &self,
+        mailbox: &str,
+        folder: Folder,
+        item_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<Link>>> + Send {
+        (**self).link_by_item_id(mailbox, folder, item_id)
+    }
+
+    fn list_links(
+        &self,
+        mailbox: &str,
+        folder: Folder,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Page<Link>>> + Send {
+        (**self).list_links(mailbox, folder, after, limit)
+    }
+
+    fn commit(&self, commit: &Commit) -> impl Future<Output = StoreResult<Cursor>> + Send {
+        (**self).commit(commit)
+    }
+
+    fn reset_folder(
+        &self,
+        mailbox: &str,
+        folder: Folder,
+    ) -> impl Future<Output = StoreResult<()>> + Send {
+        (**self).reset_folder(mailbox, folder)
+    }
+
+    fn get_record(
+        &self,
+        mailbox: &str,
+        folder: Folder,
+        crm_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<CrmRecord>>> + Send {
+        (**self).get_record(mailbox, folder, crm_id)
+    }
+
+    fn list_records(
+        &self,
+        mailbox: &str,
+        folder: Folder,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Page<CrmRecord>>> + Send {
+        (**self).list_records(mailbox, folder, after, limit)
+    }
+
+    fn crm_write(
+        &self,
+        mailbox: &str,
+        folder: Folder,
+        crm_id: &str,
+        expect: Expect,
+        data: Option<&str>,
+    ) -> impl Future<Output = StoreResult<Version>> + Send {
+        (**self).crm_write(mailbox, folder, crm_id, expect, data)
+    }
+
+    fn read_feed(
+        &self,
+        mailbox: &str,
+        folder: Folder,
+        after: u64,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<CrmRecord>>> + Send {
+        (**self).read_feed(mailbox, folder, after, limit)
+    }
+
+    fn list_outbox(
+        &self,
+        mailbox: &str,
+        folder: Folder,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<OutboxEntry>>> + Send {
+        (**self).list_outbox(mailbox, folder, limit)
+    }
+
+    fn acquire_lease(
+        &self,
+        key: &str,
+        owner: &str,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Option<Lease>>> + Send {
+        (**self).acquire_lease(key, owner, ttl, now)
+    }
+
+    fn renew_lease(
+        &self,
+        lease: &Lease,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Lease>> + Send {
+        (**self).renew_lease(lease, ttl, now)
+    }
+
+    fn release_lease(&self, lease: &Lease) -> impl Future<Output = StoreResult<()>> + Send {
+        (**self).release_lease(lease)
+    }
+
+    fn begin_idempotent(
+        &self,
+        scope: &str,
+        key: &str,
+        request_hash: &str,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Idempotency>> + Send {
+        (**self).begin_idempotent(scope, key, request_hash, ttl, now)
+    }
+
+    fn finish_idempotent(
+        &self,
+        scope: &str,
+        key: &str,
+        response: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send {
+        (**self).finish_idempotent(scope, key, response)
+    }
+
+    fn append_audit(&self, events: &[AuditEvent]) -> impl Future<Output = StoreResult<()>> + Send {
+        (**self).append_audit(events)
+    }
+
+    fn list_audit(
+        &self,
+        mailbox: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Page<AuditEvent>>> + Send {
+        (**self).list_audit(mailbox, after, limit)
+    }
+}
