@@ -35,6 +35,8 @@ pub struct Report {
     pub entries: usize,
     /// What the two-way sync showed.
     pub sync: crate::demo_sync::SyncOutcome,
+    /// What the bundle showed.
+    pub bundle: crate::demo_bundle::BundleOutcome,
 }
 
 /// Runs the demo and prints what it found.
@@ -87,6 +89,7 @@ pub async fn run() -> Result<Report, String> {
     let contacts = read_contacts(&ews, &mailbox).await?;
     let entries = read_calendar(&ews, &mailbox).await?;
     let sync = crate::demo_sync::run(world, &ews, &mailbox, 6).await?;
+    let bundle = crate::demo_bundle::run(world, &tenant, &sim.base_url(), 9).await?;
 
     let stats = world.stats();
     let served: Vec<String> = stats
@@ -103,6 +106,7 @@ pub async fn run() -> Result<Report, String> {
         contacts,
         entries,
         sync,
+        bundle,
     })
 }
 
@@ -227,5 +231,11 @@ mod tests {
         assert_eq!(report.sync.matched, 1, "{report:?}");
         assert!(report.sync.crm_to_mailbox, "{report:?}");
         assert!(report.sync.mailbox_to_crm, "{report:?}");
+        let bundle = report.bundle;
+        assert!(
+            bundle.verified && bundle.crm_to_mailbox && bundle.mailbox_to_crm,
+            "{report:?}"
+        );
+        assert_eq!((bundle.synced, bundle.delivered), (2, 1), "{report:?}");
     }
 }

@@ -2,19 +2,28 @@
 //!
 //! - `mailbridge demo`: starts the Exchange simulator on loopback, seeds a mailbox, gets an
 //!   app-only token and reads the mailbox's contacts and calendar through `shared/ews`.
+//! - `mailbridge serve`: the API, the scheduler and the sync worker in one process.
 //! - `mailbridge simulate`: runs the simulator until interrupted, for other clients to use.
 
 // The command's job is to print; everything else logs through tracing.
 #![allow(clippy::print_stdout)]
 
 mod demo;
+mod demo_bundle;
 mod demo_sync;
+mod runner;
+mod serve;
 mod simulate;
 
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:
   mailbridge demo                  run the local demo against the Exchange simulator
+  mailbridge serve [options]       run the API, scheduler and sync worker until Ctrl-C
+      --port N                     API on 127.0.0.1:N (default 8080)
+      --data DIR                   state and secrets (default ~/.local/share/mailbridge)
+      --interval-secs N            sync each mailbox every N s (default 300)
+      --no-simulator               do not start the Exchange simulator
   mailbridge simulate [options]    run the Exchange simulator until Ctrl-C
       --port N                     listen on 127.0.0.1:N (default: a free port)
       --contacts N                 seed the test mailbox with N contacts (default 50)
@@ -37,6 +46,10 @@ async fn main() -> ExitCode {
         Some("demo") => demo::run().await.map(|_| ()),
         Some("simulate") => match simulate::Options::parse(&args[1..]) {
             Ok(options) => simulate::run(options).await,
+            Err(err) => Err(err),
+        },
+        Some("serve") => match serve::Options::parse(&args[1..]) {
+            Ok(options) => serve::run(options).await,
             Err(err) => Err(err),
         },
         Some("-h" | "--help" | "help") => {
