@@ -513,7 +513,7 @@ async fn a_second_runner_backs_off_and_a_run_cut_short_resumes_without_duplicate
     let env = seeded(1200, 0, 0).await;
     let short = mailbridge_sync::SyncConfig {
         owner: "runner-a".into(),
-        lease_ttl: std::time::Duration::from_millis(600),
+        lease_ttl: std::time::Duration::from_secs(3),
         ..mailbridge_sync::SyncConfig::default()
     };
     // Kill the first run once its first page is committed (the process dies: no cleanup,
@@ -545,7 +545,7 @@ async fn a_second_runner_backs_off_and_a_run_cut_short_resumes_without_duplicate
     let busy = env.sync_folder_with(Folder::Contacts, other.clone()).await;
     assert!(matches!(busy, Err(SyncError::Busy { .. })), "{busy:?}");
     // …until it lapses; then it resumes where the dead run stopped.
-    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     let (a, b) = tokio::join!(
         env.sync_folder_with(Folder::Contacts, other.clone()),
         env.sync_folder_with(
