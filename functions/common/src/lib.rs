@@ -5,6 +5,7 @@
 //! - [`services`]: the AWS SDK configuration, the `DynamoDB` state store, the Secrets
 //!   Manager secret store and the per-tenant EWS clients, built once per instance;
 //! - [`logging`]: JSON logs with one span per invocation, mailbox and tenant;
+//! - [`tokens`]: fetching a tenant's token with its stored secret, proving it works;
 //! - [`sync_request`]: the message on the sync queue, written by the scheduler and read by
 //!   the mailbox-sync function.
 //!
@@ -18,6 +19,7 @@ pub mod logging;
 pub mod services;
 pub mod settings;
 pub mod sync_request;
+pub mod tokens;
 
 pub use services::{Services, SetupError};
 pub use settings::{Settings, SettingsError};
