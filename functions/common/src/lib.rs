@@ -6,8 +6,8 @@
 //!   Manager secret store and the per-tenant EWS clients, built once per instance;
 //! - [`logging`]: JSON logs with one span per invocation, mailbox and tenant;
 //! - [`tokens`]: fetching a tenant's token with its stored secret, proving it works;
-//! - [`sync_request`]: the message on the sync queue, written by the scheduler and read by
-//!   the mailbox-sync function.
+//! - [`sync_request`] and [`queue`]: the message on the sync queue, written by the scheduler
+//!   and the API, read by the mailbox-sync function.
 //!
 //! ```ignore
 //! mailbridge_fn_common::logging::init();
@@ -16,11 +16,13 @@
 //! ```
 
 pub mod logging;
+pub mod queue;
 pub mod services;
 pub mod settings;
 pub mod sync_request;
 pub mod tokens;
 
+pub use queue::{SqsQueue, SyncQueue};
 pub use services::{Services, SetupError};
 pub use settings::{Settings, SettingsError};
 pub use sync_request::{BadRequest, SyncRequest};

@@ -7,8 +7,6 @@
 //! the lease held and skips the mailbox until it lapses. A message the queue refused keeps
 //! its lease too: the mailbox waits one interval rather than risk two messages.
 
-pub mod queue;
-
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::Utc;
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -18,7 +16,7 @@ use mailbridge_store::{StateStore, StoreError};
 use serde::Serialize;
 use tracing::{Instrument as _, error, info, warn};
 
-pub use queue::{EntryFailure, MAX_BATCH, QueueError, SqsQueue, SyncQueue};
+pub use mailbridge_fn_common::queue::{EntryFailure, MAX_BATCH, QueueError, SqsQueue, SyncQueue};
 
 /// The function's name in logs.
 pub const FUNCTION: &str = "sync-scheduler";

@@ -7,9 +7,8 @@ use mailbridge_sync_scheduler::{FUNCTION, SqsQueue, handle};
 
 async fn start() -> Result<(Services, SqsQueue), SetupError> {
     let settings = Settings::from_env()?;
-    let queue_url = settings.require_sync_queue_url()?.to_owned();
     let aws = aws_config().await;
-    let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&aws), queue_url);
+    let queue = SqsQueue::from_settings(&aws, &settings)?;
     Ok((Services::on_aws(settings, &aws, http_client()?)?, queue))
 }
 

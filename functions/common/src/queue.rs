@@ -1,9 +1,12 @@
-//! Where the scheduler puts sync requests: the SQS sync queue, behind a small trait so the
-//! handler also runs against an in-process queue.
+//! Where sync requests go: the SQS sync queue, behind a small trait so the scheduler and
+//! the API also run against an in-process queue.
 
+use aws_config::SdkConfig;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use mailbridge_fn_common::SyncRequest;
+
+use crate::settings::{Settings, SettingsError};
+use crate::sync_request::SyncRequest;
 
 /// Most messages SQS takes in one `SendMessageBatch`.
 pub const MAX_BATCH: usize = 10;
@@ -47,6 +50,12 @@ impl SqsQueue {
             client,
             url: url.into(),
         }
+    }
+
+    /// The queue the settings name (`SYNC_QUEUE_URL`, required here), on `aws`.
+    pub fn from_settings(aws: &SdkConfig, settings: &Settings) -> Result<SqsQueue, SettingsError> {
+        let url = settings.require_sync_queue_url()?;
+        Ok(SqsQueue::new(aws_sdk_sqs::Client::new(aws), url))
     }
 }
 
