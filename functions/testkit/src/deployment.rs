@@ -74,6 +74,13 @@ impl Deployment {
         Deployment { services, aws }
     }
 
+    /// Services on the same table, secret prefix and queue, for a handler that takes its
+    /// services by value while the test keeps reading through [`Deployment::services`].
+    pub fn fresh_services(&self) -> Services {
+        Services::on_aws(self.services.settings.clone(), &self.aws, reqwest_client())
+            .expect("services build on moto")
+    }
+
     /// An SQS client on moto.
     pub fn sqs(&self) -> aws_sdk_sqs::Client {
         aws_sdk_sqs::Client::new(&self.aws)
