@@ -5,6 +5,8 @@
 //! - [`services`]: the AWS SDK configuration, the `DynamoDB` state store, the Secrets
 //!   Manager secret store and the per-tenant EWS clients, built once per instance;
 //! - [`logging`]: JSON logs with one span per invocation, mailbox and tenant;
+//! - [`sqs_batch`]: an SQS batch message by message, answered with a partial batch
+//!   response that names only the messages worth delivering again;
 //! - [`tokens`]: fetching a tenant's token with its stored secret, proving it works;
 //! - [`sync_request`] and [`queue`]: the message on the sync queue, written by the scheduler
 //!   and the API, read by the mailbox-sync function.
@@ -19,6 +21,7 @@ pub mod logging;
 pub mod queue;
 pub mod services;
 pub mod settings;
+pub mod sqs_batch;
 pub mod sync_request;
 pub mod tokens;
 

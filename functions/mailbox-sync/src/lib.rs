@@ -12,10 +12,9 @@
 //! | malformed body | yes | after the queue's `maxReceiveCount` it lands in the dead-letter queue |
 //! | not started, invocation nearly out of time | yes | the next delivery runs it |
 
-use std::time::{Duration, SystemTime};
-
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
+use mailbridge_fn_common::sqs_batch::{self, Outcome};
 use mailbridge_fn_common::{Services, SyncRequest, logging};
 use mailbridge_service::jobs::{JobError, sync_mailbox};
 use mailbridge_store::{SecretStore, StateStore};
@@ -24,58 +23,6 @@ use tracing::{Instrument as _, error, info, warn};
 
 /// The function's name in logs.
 pub const FUNCTION: &str = "mailbox-sync";
-
-/// A message is not started with less time than this left in the invocation: it goes back
-/// to the queue instead of being cut off halfway.
-pub const MIN_TIME_LEFT: Duration = Duration::from_secs(20);
-
-/// What became of one message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// The mailbox was synced; `changes` is what moved, both ways.
-    Synced {
-        /// Records and items created, updated or deleted.
-        changes: usize,
-    },
-    /// It failed in a way that may pass: SQS delivers it again.
-    Retry {
-        /// Why.
-        reason: String,
-    },
-    /// It failed in a way only a person can fix: not delivered again.
-    Dropped {
-        /// Why.
-        reason: String,
-    },
-    /// The body is not a sync request: delivered again until it reaches the dead-letter
-    /// queue, where someone can look at it.
-    Malformed {
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// Not started for lack of time: delivered again.
-    Deferred,
-}
-
-impl Outcome {
-    /// Whether SQS should deliver the message again.
-    pub fn redeliver(&self) -> bool {
-        matches!(
-            self,
-            Outcome::Retry { .. } | Outcome::Malformed { .. } | Outcome::Deferred
-        )
-    }
-
-    fn name(&self) -> &'static str {
-        match self {
-            Outcome::Synced { .. } => "synced",
-            Outcome::Retry { .. } => "retry",
-            Outcome::Dropped { .. } => "dropped",
-            Outcome::Malformed { .. } => "malformed",
-            Outcome::Deferred => "deferred",
-        }
-    }
-}
 
 /// Syncs the mailbox of every message in the batch, one after the other, and reports the
 /// ones SQS should deliver again.
@@ -90,55 +37,24 @@ pub async fn handle<S: StateStore, K: SecretStore>(
             owner: format!("{FUNCTION}/{}", context.request_id),
             ..SyncConfig::default()
         };
-        let mut response = SqsBatchResponse::default();
-        let mut counts = [0usize; 5];
-
-        for record in &batch.records {
-            let outcome = if time_left(context.deadline()) < MIN_TIME_LEFT {
-                Outcome::Deferred
-            } else {
+        let (response, counts) =
+            sqs_batch::process(&batch.records, context.deadline(), async |record| {
                 run(services, record, config.clone()).await
-            };
-            counts[outcome_index(&outcome)] += 1;
-            if outcome.redeliver() {
-                // Lambda sends every message with an id; without one there is nothing to
-                // name, and SQS deletes it with the batch.
-                if let Some(id) = record.message_id.as_deref() {
-                    response.add_failure(id);
-                } else {
-                    error!(
-                        outcome = outcome.name(),
-                        "a message without an id cannot be retried"
-                    );
-                }
-            }
-        }
-
-        let [synced, retried, dropped, malformed, deferred] = counts;
+            })
+            .await;
         info!(
             messages = batch.records.len(),
-            synced, retried, dropped, malformed, deferred, "sync batch done"
+            synced = counts.done,
+            retried = counts.retried,
+            dropped = counts.dropped,
+            malformed = counts.malformed,
+            deferred = counts.deferred,
+            "sync batch done"
         );
         response
     }
     .instrument(span)
     .await
-}
-
-fn outcome_index(outcome: &Outcome) -> usize {
-    match outcome {
-        Outcome::Synced { .. } => 0,
-        Outcome::Retry { .. } => 1,
-        Outcome::Dropped { .. } => 2,
-        Outcome::Malformed { .. } => 3,
-        Outcome::Deferred => 4,
-    }
-}
-
-fn time_left(deadline: SystemTime) -> Duration {
-    deadline
-        .duration_since(SystemTime::now())
-        .unwrap_or(Duration::ZERO)
 }
 
 /// Runs one message and logs what became of it.
@@ -179,7 +95,7 @@ pub async fn run<S: StateStore, K: SecretStore>(
             config,
         ))
         .await;
-        let outcome = classify(result.map(|reports| {
+        let changes: Option<usize> = result.as_ref().ok().map(|reports| {
             reports
                 .iter()
                 .map(|r| {
@@ -191,10 +107,16 @@ pub async fn run<S: StateStore, K: SecretStore>(
                         + r.mailbox_deleted
                 })
                 .sum()
-        }));
+        });
+        let outcome = classify(result.map(|_| ()));
         match &outcome {
-            Outcome::Synced { changes } => {
-                info!(outcome = "synced", reason = request.reason(), changes, "mailbox synced");
+            Outcome::Done => {
+                info!(
+                    outcome = "synced",
+                    reason = request.reason(),
+                    changes = changes.unwrap_or(0),
+                    "mailbox synced"
+                );
             }
             Outcome::Retry { reason } => {
                 warn!(outcome = "retry", reason = request.reason(), error = %reason, "sync failed; SQS delivers it again");
@@ -214,9 +136,9 @@ pub async fn run<S: StateStore, K: SecretStore>(
 // not after the back-off Exchange asked for (which the mailbox record keeps); changing the
 // message's visibility to match would need the SQS client here.
 /// Maps a sync's result to what SQS should do with its message.
-pub fn classify(result: Result<usize, JobError>) -> Outcome {
+pub fn classify(result: Result<(), JobError>) -> Outcome {
     match result {
-        Ok(changes) => Outcome::Synced { changes },
+        Ok(()) => Outcome::Done,
         Err(err) if err.is_retryable() => Outcome::Retry {
             reason: err.to_string(),
         },
@@ -300,15 +222,6 @@ mod tests {
             let outcome = classify(Err(err));
             assert_eq!(outcome.redeliver(), redeliver, "{shown}: {outcome:?}");
         }
-        assert!(!classify(Ok(3)).redeliver());
-    }
-
-    #[test]
-    fn malformed_and_deferred_messages_are_delivered_again() {
-        let malformed = Outcome::Malformed {
-            reason: "the message has no body".into(),
-        };
-        assert!(malformed.redeliver());
-        assert!(Outcome::Deferred.redeliver());
+        assert!(!classify(Ok(())).redeliver());
     }
 }
