@@ -12,6 +12,7 @@ use mailbridge_api::{
 };
 use mailbridge_ews::{ErrorKind, EwsClient, EwsError};
 use mailbridge_fn_common::SyncRequest;
+use mailbridge_fn_common::exchange::{MailboxClientError, client_for_mailbox};
 use mailbridge_fn_common::queue::SyncQueue;
 use mailbridge_fn_common::tokens::{TokenError, fetch_token};
 use mailbridge_identity::TenantTokens;
@@ -44,29 +45,19 @@ impl<S: StateStore, K: SecretStore, Q: SyncQueue> ExchangeOps<S, K, Q> {
 
     /// The EWS client of the mailbox's tenant.
     async fn ews_for(&self, mailbox: &str) -> Result<Arc<EwsClient<TenantTokens>>, OpsError> {
-        let unavailable = |err: mailbridge_store::StoreError| OpsError::Unavailable {
-            message: format!("state store: {err}"),
-        };
-        let record = self
-            .state
-            .get_mailbox(mailbox)
+        client_for_mailbox(&self.state, &self.secrets, &self.clients, mailbox)
             .await
-            .map_err(unavailable)?
-            .ok_or_else(|| OpsError::NotFound {
-                what: "the mailbox".to_owned(),
-            })?;
-        let tenant = self
-            .state
-            .get_tenant(&record.tenant)
-            .await
-            .map_err(unavailable)?
-            .ok_or_else(|| OpsError::NotFound {
-                what: "the mailbox's tenant".to_owned(),
-            })?;
-        self.clients
-            .client(&tenant, &self.secrets)
-            .await
-            .map_err(client_error)
+            .map_err(|err| match err {
+                MailboxClientError::UnknownMailbox(_) | MailboxClientError::UnknownTenant(_) => {
+                    OpsError::NotFound {
+                        what: "the mailbox".to_owned(),
+                    }
+                }
+                MailboxClientError::Client(err) => client_error(err),
+                MailboxClientError::Store(err) => OpsError::Unavailable {
+                    message: format!("state store: {err}"),
+                },
+            })
     }
 }
 

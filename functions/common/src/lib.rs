@@ -9,7 +9,9 @@
 //!   response that names only the messages worth delivering again;
 //! - [`tokens`]: fetching a tenant's token with its stored secret, proving it works;
 //! - [`sync_request`] and [`queue`]: the message on the sync queue, written by the scheduler
-//!   and the API, read by the mailbox-sync function.
+//!   and the API, read by the mailbox-sync function;
+//! - [`send_request`]: the message on the send retry queue, read by the send-mail function;
+//! - [`exchange`]: the EWS client for a mailbox, through its tenant's stored credentials.
 //!
 //! ```ignore
 //! mailbridge_fn_common::logging::init();
@@ -17,8 +19,10 @@
 //! lambda_runtime::run(service_fn(|event| handle(&services, event))).await
 //! ```
 
+pub mod exchange;
 pub mod logging;
 pub mod queue;
+pub mod send_request;
 pub mod services;
 pub mod settings;
 pub mod sqs_batch;
@@ -26,6 +30,7 @@ pub mod sync_request;
 pub mod tokens;
 
 pub use queue::{SqsQueue, SyncQueue};
+pub use send_request::SendRequest;
 pub use services::{Services, SetupError};
 pub use settings::{Settings, SettingsError};
 pub use sync_request::{BadRequest, SyncRequest};

@@ -46,16 +46,7 @@ impl SyncRequest {
         let body = body
             .filter(|b| !b.trim().is_empty())
             .ok_or(BadRequest::NoBody)?;
-        let mut request: SyncRequest = serde_json::from_str(body).map_err(|err| {
-            // The category and position only: serde's message may quote the body.
-            let at = format!("line {} column {}", err.line(), err.column());
-            BadRequest::Shape(match err.classify() {
-                serde_json::error::Category::Data => {
-                    format!("a field is missing or mistyped ({at})")
-                }
-                _ => format!("not JSON ({at})"),
-            })
-        })?;
+        let mut request: SyncRequest = serde_json::from_str(body).map_err(|e| shape_error(&e))?;
         request.mailbox = check_address(&request.mailbox)?;
         request.reason = request.reason.map(|r| r.chars().take(MAX_REASON).collect());
         Ok(request)
@@ -73,7 +64,18 @@ impl SyncRequest {
     }
 }
 
-fn check_address(address: &str) -> Result<String, BadRequest> {
+/// A JSON error as a [`BadRequest`]: its category and position only, since serde's message
+/// may quote the body.
+pub(crate) fn shape_error(err: &serde_json::Error) -> BadRequest {
+    let at = format!("line {} column {}", err.line(), err.column());
+    BadRequest::Shape(match err.classify() {
+        serde_json::error::Category::Data => format!("a field is missing or mistyped ({at})"),
+        _ => format!("not JSON ({at})"),
+    })
+}
+
+/// A mailbox address, trimmed and lower-cased, or why it is not one.
+pub(crate) fn check_address(address: &str) -> Result<String, BadRequest> {
     let address = address.trim();
     if address.is_empty() {
         return Err(BadRequest::Mailbox("is empty"));
