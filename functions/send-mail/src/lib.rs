@@ -1,0 +1,187 @@
+//! The send-mail function: SQS delivers sends to retry (`{"mailbox", "idempotency_key",
+//! "message"}`), and each one is sent from its mailbox with `SendAndSaveCopy`. The key is
+//! stamped on the message and looked for in Sent Items first, so a message that went out
+//! on an earlier attempt is not sent again.
+//!
+//! | outcome | reported as failed | why |
+//! | --- | --- | --- |
+//! | sent, or found sent before | no | done |
+//! | throttled, network, store or secret store unavailable | yes | may succeed later |
+//! | invalid message, tenant paused, mailbox unknown, access refused | no | needs a person |
+//! | malformed body | yes | after the queue's `maxReceiveCount` it lands in the dead-letter queue |
+//! | not started, invocation nearly out of time | yes | the next delivery runs it |
+//!
+// LIMIT: an SQS message holds at most 256 KiB, so a send with larger attachments cannot be
+// queued for a retry; it would need its content in S3 and a pointer in the message.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use lambda_runtime::LambdaEvent;
+use mailbridge_fn_common::exchange::client_for_mailbox;
+use mailbridge_fn_common::sqs_batch::{self, Outcome};
+use mailbridge_fn_common::{SendRequest, Services, logging};
+use mailbridge_service::SendError;
+use mailbridge_store::{SecretStore, StateStore};
+use tracing::{Instrument as _, error, info, warn};
+
+/// The function's name in logs.
+pub const FUNCTION: &str = "send-mail";
+
+/// Sends the message of every record in the batch, one after the other, and reports the
+/// ones SQS should deliver again.
+pub async fn handle<S: StateStore, K: SecretStore>(
+    services: &Services<S, K>,
+    event: LambdaEvent<SqsEvent>,
+) -> SqsBatchResponse {
+    let (batch, context) = event.into_parts();
+    let span = logging::invocation_span(FUNCTION, &context);
+    async {
+        let (response, counts) =
+            sqs_batch::process(&batch.records, context.deadline(), async |record| {
+                run(services, record).await
+            })
+            .await;
+        info!(
+            messages = batch.records.len(),
+            sent = counts.done,
+            retried = counts.retried,
+            dropped = counts.dropped,
+            malformed = counts.malformed,
+            deferred = counts.deferred,
+            "send batch done"
+        );
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+/// Sends one record's message and logs what became of it.
+pub async fn run<S: StateStore, K: SecretStore>(
+    services: &Services<S, K>,
+    record: &SqsMessage,
+) -> Outcome {
+    let request = match SendRequest::parse(record.body.as_deref()) {
+        Ok(request) => request,
+        Err(err) => {
+            let reason = err.to_string();
+            error!(
+                outcome = "malformed",
+                message_id = record.message_id.as_deref().unwrap_or(""),
+                reason = %reason,
+                "message is not a send request; it goes to the dead-letter queue after the last retry"
+            );
+            return Outcome::Malformed { reason };
+        }
+    };
+
+    let span = logging::mailbox_span(&request.mailbox);
+    async {
+        let outcome = send(services, &request).await;
+        match &outcome {
+            Outcome::Retry { reason } => {
+                warn!(outcome = "retry", error = %reason, "send failed; SQS delivers it again");
+            }
+            Outcome::Dropped { reason } => {
+                error!(outcome = "dropped", error = %reason, "send failed and is not retried");
+            }
+            Outcome::Done | Outcome::Malformed { .. } | Outcome::Deferred => {}
+        }
+        outcome
+    }
+    .instrument(span)
+    .await
+}
+
+async fn send<S: StateStore, K: SecretStore>(
+    services: &Services<S, K>,
+    request: &SendRequest,
+) -> Outcome {
+    let ews = match client_for_mailbox(
+        &services.state,
+        &services.secrets,
+        &services.clients,
+        &request.mailbox,
+    )
+    .await
+    {
+        Ok(ews) => ews,
+        Err(err) if err.is_retryable() => {
+            return Outcome::Retry {
+                reason: err.to_string(),
+            };
+        }
+        Err(err) => {
+            return Outcome::Dropped {
+                reason: err.to_string(),
+            };
+        }
+    };
+    let result = Box::pin(mailbridge_service::send(
+        &ews,
+        &request.mailbox,
+        &request.message,
+        &request.idempotency_key,
+    ))
+    .await;
+    match result {
+        Ok(sent) => {
+            info!(outcome = "sent", replayed = sent.replayed, "message sent");
+            Outcome::Done
+        }
+        Err(err) => classify(&err),
+    }
+}
+
+/// Maps a failed send to what SQS should do with its message. A retry is safe whenever it
+/// may pass, or the message may have gone out unseen: the key keeps a message that did go
+/// out from going out again.
+pub fn classify(err: &SendError) -> Outcome {
+    match err {
+        SendError::Mailbox(ews) if ews.is_retryable() || ews.may_have_taken_effect() => {
+            Outcome::Retry {
+                reason: err.to_string(),
+            }
+        }
+        SendError::Mailbox(_) | SendError::Invalid { .. } => Outcome::Dropped {
+            reason: err.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use mailbridge_ews::EwsError;
+
+    use super::*;
+
+    #[test]
+    fn a_send_is_retried_when_it_may_pass_or_may_have_gone_out() {
+        let retried = [
+            EwsError::Throttled {
+                back_off: Some(Duration::from_mins(2)),
+            },
+            EwsError::Malformed {
+                detail: "the answer was cut off".into(),
+            },
+        ];
+        for err in retried {
+            let outcome = classify(&SendError::Mailbox(err));
+            assert!(outcome.redeliver(), "{outcome:?}");
+        }
+        let refused = [
+            SendError::Mailbox(EwsError::Forbidden {
+                reason: Some("EWS is disabled for the app".into()),
+            }),
+            SendError::Invalid {
+                field: "to",
+                reason: "not an address".into(),
+            },
+        ];
+        for err in refused {
+            let outcome = classify(&err);
+            assert!(!outcome.redeliver(), "{outcome:?}");
+        }
+    }
+}
