@@ -25,7 +25,7 @@ pub use ops::ExchangeOps;
 pub const FUNCTION: &str = "admin-api";
 
 /// The variable holding the SHA-256 (hex) of the admin API key.
-pub const ADMIN_KEY_SHA256: &str = "ADMIN_KEY_SHA256";
+pub const ADMIN_KEY_SHA256: &str = "MAILBRIDGE_ADMIN_KEY_SHA256";
 
 /// The API configuration from [`ADMIN_KEY_SHA256`], read through `lookup`.
 pub fn api_config(lookup: impl Fn(&str) -> Option<String>) -> Result<ApiConfig, SettingsError> {

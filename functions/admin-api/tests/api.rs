@@ -211,3 +211,20 @@ async fn a_request_without_the_admin_key_is_refused() {
 
     assert_eq!(response.status().as_u16(), 401);
 }
+
+/// The stack's sample API request (`infra/events/http-get-tenant.json`), when it exists,
+/// is answered (its key is not one this deployment issued, so it is refused).
+#[tokio::test]
+async fn the_stacks_sample_request_is_answered() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/events/http-get-tenant.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    let (_deployment, _contoso, router) = start().await;
+
+    let request = lambda_http::request::from_str(&text).unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+
+    assert_eq!(response.status().as_u16(), 401);
+}

@@ -5,6 +5,7 @@
 //! - [`services`]: the AWS SDK configuration, the `DynamoDB` state store, the Secrets
 //!   Manager secret store and the per-tenant EWS clients, built once per instance;
 //! - [`logging`]: JSON logs with one span per invocation, mailbox and tenant;
+//! - [`metrics`]: `CloudWatch` metrics as Embedded Metric Format log lines;
 //! - [`sqs_batch`]: an SQS batch message by message, answered with a partial batch
 //!   response that names only the messages worth delivering again;
 //! - [`tokens`]: fetching a tenant's token with its stored secret, proving it works;
@@ -21,6 +22,7 @@
 
 pub mod exchange;
 pub mod logging;
+pub mod metrics;
 pub mod queue;
 pub mod send_request;
 pub mod services;

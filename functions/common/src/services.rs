@@ -7,6 +7,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use mailbridge_service::tenants::TenantClients;
 use mailbridge_store_aws::{DynamoStateStore, SecretsManagerStore};
 
+use crate::metrics::Metrics;
 use crate::settings::{SECRET_PREFIX, Settings, SettingsError};
 
 /// How long connecting to Exchange or the identity platform may take.
@@ -35,6 +36,8 @@ pub struct Services<S = DynamoStateStore, K = SecretsManagerStore> {
     pub secrets: K,
     /// EWS clients per tenant, sharing one HTTP client and token cache.
     pub clients: TenantClients,
+    /// Where metric lines go.
+    pub metrics: Metrics,
 }
 
 impl Services {
@@ -64,11 +67,13 @@ impl Services {
             name: SECRET_PREFIX,
             reason: err.to_string(),
         })?;
+        let metrics = Metrics::stdout(&settings.metrics_namespace, &settings.stage);
         Ok(Services {
             settings,
             state,
             secrets,
             clients: TenantClients::new(http),
+            metrics,
         })
     }
 }

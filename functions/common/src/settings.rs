@@ -1,20 +1,29 @@
-//! The functions' settings, read from environment variables the SAM template sets.
+//! The functions' settings, read from the environment variables `template.yaml` sets.
 
 use std::time::Duration;
 
 /// The `DynamoDB` table that holds mailbridge's state.
-pub const TABLE_NAME: &str = "TABLE_NAME";
+pub const TABLE: &str = "MAILBRIDGE_TABLE";
 /// The prefix of every secret mailbridge keeps in Secrets Manager, e.g. `mailbridge/prod/`.
-pub const SECRET_PREFIX: &str = "SECRET_PREFIX";
-/// The URL of the SQS queue that carries mailbox sync requests.
-pub const SYNC_QUEUE_URL: &str = "SYNC_QUEUE_URL";
+pub const SECRET_PREFIX: &str = "MAILBRIDGE_SECRET_PREFIX";
 /// The deployment stage (`dev`, `prod`…), a dimension of every metric.
-pub const STAGE: &str = "STAGE";
-/// Minutes between two syncs of one mailbox: the sync schedule's rate.
-pub const SYNC_INTERVAL_MINUTES: &str = "SYNC_INTERVAL_MINUTES";
+pub const STAGE: &str = "MAILBRIDGE_STAGE";
+/// The `CloudWatch` namespace of the functions' metrics (default `mailbridge`).
+pub const METRICS_NAMESPACE: &str = "MAILBRIDGE_METRICS_NAMESPACE";
+/// The URL of the SQS queue that carries mailbox sync requests.
+pub const SYNC_QUEUE_URL: &str = "MAILBRIDGE_SYNC_QUEUE_URL";
+/// The URL of the SQS queue that carries sends to retry.
+pub const SEND_RETRY_QUEUE_URL: &str = "MAILBRIDGE_SEND_RETRY_QUEUE_URL";
+/// The `EventBridge` bus for the stage's events (a client secret nearing expiry).
+pub const EVENT_BUS: &str = "MAILBRIDGE_EVENT_BUS";
+/// Minutes between two syncs of one mailbox: match it to the sync schedule's rate.
+pub const SYNC_INTERVAL_MINUTES: &str = "MAILBRIDGE_SYNC_INTERVAL_MINUTES";
 
-/// The sync interval when [`SYNC_INTERVAL_MINUTES`] is not set.
+/// The sync interval when [`SYNC_INTERVAL_MINUTES`] is not set (the template's default
+/// schedule, `rate(5 minutes)`).
 pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_mins(5);
+/// The metric namespace when [`METRICS_NAMESPACE`] is not set.
+pub const DEFAULT_METRICS_NAMESPACE: &str = "mailbridge";
 
 /// A setting that is missing or unusable. The message names the variable to fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,14 +49,20 @@ pub enum SettingsError {
 /// Everything a function reads from its environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
-    /// [`TABLE_NAME`].
+    /// [`TABLE`].
     pub table_name: String,
     /// [`SECRET_PREFIX`].
     pub secret_prefix: String,
-    /// [`SYNC_QUEUE_URL`], which only the functions that queue syncs need.
-    pub sync_queue_url: Option<String>,
     /// [`STAGE`].
     pub stage: String,
+    /// [`METRICS_NAMESPACE`], or [`DEFAULT_METRICS_NAMESPACE`].
+    pub metrics_namespace: String,
+    /// [`SYNC_QUEUE_URL`], which only the functions that queue syncs need.
+    pub sync_queue_url: Option<String>,
+    /// [`SEND_RETRY_QUEUE_URL`], which only the functions that queue sends need.
+    pub send_retry_queue_url: Option<String>,
+    /// [`EVENT_BUS`], which only token-refresh needs.
+    pub event_bus: Option<String>,
     /// [`SYNC_INTERVAL_MINUTES`], or [`DEFAULT_SYNC_INTERVAL`].
     pub sync_interval: Duration,
 }
@@ -70,16 +85,24 @@ impl Settings {
             get(name).ok_or(SettingsError::Missing { name, what })
         };
 
-        let table_name = required(TABLE_NAME, "the name of the DynamoDB state table")?;
+        let table_name = required(TABLE, "the name of the DynamoDB state table")?;
         check_table_name(&table_name)?;
         let secret_prefix = required(SECRET_PREFIX, "the Secrets Manager name prefix")?;
         check_secret_prefix(&secret_prefix)?;
         let stage = required(STAGE, "the deployment stage, e.g. prod")?;
         check_stage(&stage)?;
+        let metrics_namespace =
+            get(METRICS_NAMESPACE).unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned());
+        check_namespace(&metrics_namespace)?;
         let sync_queue_url = get(SYNC_QUEUE_URL);
         if let Some(url) = &sync_queue_url {
-            check_queue_url(url)?;
+            check_queue_url(SYNC_QUEUE_URL, url)?;
         }
+        let send_retry_queue_url = get(SEND_RETRY_QUEUE_URL);
+        if let Some(url) = &send_retry_queue_url {
+            check_queue_url(SEND_RETRY_QUEUE_URL, url)?;
+        }
+        let event_bus = get(EVENT_BUS);
         let sync_interval = match get(SYNC_INTERVAL_MINUTES) {
             Some(text) => parse_minutes(&text)?,
             None => DEFAULT_SYNC_INTERVAL,
@@ -88,8 +111,11 @@ impl Settings {
         Ok(Settings {
             table_name,
             secret_prefix,
-            sync_queue_url,
             stage,
+            metrics_namespace,
+            sync_queue_url,
+            send_retry_queue_url,
+            event_bus,
             sync_interval,
         })
     }
@@ -119,7 +145,7 @@ fn check_table_name(name: &str) -> Result<(), SettingsError> {
         Ok(())
     } else {
         Err(invalid(
-            TABLE_NAME,
+            TABLE,
             "a table name is 3 to 255 letters, digits, '_', '-' or '.'",
         ))
     }
@@ -150,12 +176,28 @@ fn check_stage(stage: &str) -> Result<(), SettingsError> {
     }
 }
 
-fn check_queue_url(text: &str) -> Result<(), SettingsError> {
-    let url = url::Url::parse(text).map_err(|err| invalid(SYNC_QUEUE_URL, err.to_string()))?;
+fn check_queue_url(name: &'static str, text: &str) -> Result<(), SettingsError> {
+    let url = url::Url::parse(text).map_err(|err| invalid(name, err.to_string()))?;
     if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
-        return Err(invalid(SYNC_QUEUE_URL, "a queue URL is an http(s) URL"));
+        return Err(invalid(name, "a queue URL is an http(s) URL"));
     }
     Ok(())
+}
+
+/// `CloudWatch`'s rule for namespaces, less the ones reserved for AWS.
+fn check_namespace(namespace: &str) -> Result<(), SettingsError> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "._-/#:".contains(c);
+    if (1..=255).contains(&namespace.len())
+        && namespace.chars().all(allowed)
+        && !namespace.starts_with("AWS/")
+    {
+        Ok(())
+    } else {
+        Err(invalid(
+            METRICS_NAMESPACE,
+            "a namespace is 1 to 255 letters, digits or . _ - / # :, not starting with AWS/",
+        ))
+    }
 }
 
 fn parse_minutes(text: &str) -> Result<Duration, SettingsError> {
@@ -183,7 +225,7 @@ mod tests {
     }
 
     const BASE: [(&str, &str); 3] = [
-        (TABLE_NAME, "mailbridge-state"),
+        (TABLE, "mailbridge-prod-state"),
         (SECRET_PREFIX, "mailbridge/prod/"),
         (STAGE, "prod"),
     ];
@@ -191,7 +233,9 @@ mod tests {
     #[test]
     fn the_required_variables_are_enough() {
         let settings = read(&BASE).unwrap();
-        assert_eq!(settings.table_name, "mailbridge-state");
+        assert_eq!(settings.table_name, "mailbridge-prod-state");
+        assert_eq!(settings.metrics_namespace, "mailbridge");
+        assert_eq!(settings.event_bus, None);
         assert_eq!(settings.secret_prefix, "mailbridge/prod/");
         assert_eq!(settings.stage, "prod");
         assert_eq!(settings.sync_interval, DEFAULT_SYNC_INTERVAL);
@@ -200,7 +244,7 @@ mod tests {
 
     #[test]
     fn each_missing_variable_is_named() {
-        for skip in [TABLE_NAME, SECRET_PREFIX, STAGE] {
+        for skip in [TABLE, SECRET_PREFIX, STAGE] {
             let vars: Vec<_> = BASE.iter().copied().filter(|(k, _)| *k != skip).collect();
             let err = read(&vars).unwrap_err();
             assert!(
@@ -217,17 +261,16 @@ mod tests {
         vars[0].1 = "  ";
         assert!(matches!(
             read(&vars),
-            Err(SettingsError::Missing {
-                name: TABLE_NAME,
-                ..
-            })
+            Err(SettingsError::Missing { name: TABLE, .. })
         ));
     }
 
     #[test]
     fn bad_values_are_refused_naming_the_variable() {
         let cases = [
-            (TABLE_NAME, "no spaces allowed"),
+            (TABLE, "no spaces allowed"),
+            (METRICS_NAMESPACE, "AWS/Lambda"),
+            (SEND_RETRY_QUEUE_URL, "send-retry"),
             (SECRET_PREFIX, "mailbridge/prod/#"),
             (STAGE, "prod stage"),
             (SYNC_QUEUE_URL, "sqs-queue"),

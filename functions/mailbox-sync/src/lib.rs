@@ -8,12 +8,17 @@
 //! | --- | --- | --- |
 //! | synced | no | done |
 //! | throttled, network, store unavailable, another sync running | yes | may succeed later |
-//! | tenant paused, mailbox unknown, mass-delete brake | no | needs a person; the mailbox or tenant record says why |
+//! | tenant paused, mailbox unknown, mass-delete brake | no | needs a person (see its record) |
 //! | malformed body | yes | after the queue's `maxReceiveCount` it lands in the dead-letter queue |
 //! | not started, invocation nearly out of time | yes | the next delivery runs it |
+//!
+//! Each batch with failed syncs (retried or not) writes the `SyncErrors` metric as an
+//! Embedded Metric Format line, which the `sync-errors` alarm reads.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::Utc;
 use lambda_runtime::LambdaEvent;
+use mailbridge_fn_common::metrics::Unit;
 use mailbridge_fn_common::sqs_batch::{self, Outcome};
 use mailbridge_fn_common::{Services, SyncRequest, logging};
 use mailbridge_service::jobs::{JobError, sync_mailbox};
@@ -42,6 +47,18 @@ pub async fn handle<S: StateStore, K: SecretStore>(
                 run(services, record, config.clone()).await
             })
             .await;
+        // The alarm `sync-errors` reads this metric (`infra/monitoring.md`): one per
+        // mailbox whose sync failed, retried or not.
+        let failed = counts.retried + counts.dropped;
+        if failed > 0 {
+            services.metrics.emit(
+                &services.metrics.document(Utc::now()).level("ERROR").metric(
+                    "SyncErrors",
+                    Unit::Count,
+                    count(failed),
+                ),
+            );
+        }
         info!(
             messages = batch.records.len(),
             synced = counts.done,
@@ -55,6 +72,10 @@ pub async fn handle<S: StateStore, K: SecretStore>(
     }
     .instrument(span)
     .await
+}
+
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// Runs one message and logs what became of it.
@@ -73,7 +94,7 @@ pub async fn run<S: StateStore, K: SecretStore>(
                 message_id = record.message_id.as_deref().unwrap_or(""),
                 receives = receives.map_or("", String::as_str),
                 reason = %reason,
-                "message is not a sync request; it goes to the dead-letter queue after the last retry"
+                "not a sync request; after the last retry it goes to the dead-letter queue"
             );
             return Outcome::Malformed { reason };
         }
@@ -119,10 +140,20 @@ pub async fn run<S: StateStore, K: SecretStore>(
                 );
             }
             Outcome::Retry { reason } => {
-                warn!(outcome = "retry", reason = request.reason(), error = %reason, "sync failed; SQS delivers it again");
+                warn!(
+                    outcome = "retry",
+                    reason = request.reason(),
+                    error = %reason,
+                    "sync failed; SQS delivers it again"
+                );
             }
             Outcome::Dropped { reason } => {
-                error!(outcome = "dropped", reason = request.reason(), error = %reason, "sync failed and is not retried");
+                error!(
+                    outcome = "dropped",
+                    reason = request.reason(),
+                    error = %reason,
+                    "sync failed and is not retried"
+                );
             }
             Outcome::Malformed { .. } | Outcome::Deferred => {}
         }

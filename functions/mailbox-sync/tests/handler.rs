@@ -41,6 +41,7 @@ async fn a_sync_message_syncs_the_mailbox_into_dynamodb() {
     .await;
 
     assert!(failures(&response).is_empty(), "{response:?}");
+    assert!(deployment.services.metrics.lines().is_empty());
     let state = &deployment.services.state;
     let contacts = state
         .list_records(anna, Folder::Contacts, None, 100)
@@ -117,6 +118,19 @@ async fn malformed_and_throttled_messages_are_retried_and_a_paused_tenant_is_not
     assert!(anna.last_sync.is_none());
     assert!(anna.back_off_until.is_some(), "{anna:?}");
     assert!(anna.last_error.unwrap().contains("busy"));
+    // Two mailboxes failed (throttled, paused); the malformed message names none.
+    let lines = deployment.services.metrics.lines();
+    let [line] = lines.as_slice() else {
+        panic!("{lines:?}")
+    };
+    let metric: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(metric["SyncErrors"], 2);
+    assert_eq!(metric["level"], "ERROR");
+    assert_eq!(metric["Stage"], "test");
+    assert_eq!(
+        metric["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "mailbridge"
+    );
     let chris = state
         .get_mailbox(&fabrikam.mailboxes[0])
         .await
@@ -161,8 +175,7 @@ async fn messages_are_not_started_when_the_invocation_is_nearly_out_of_time() {
     assert!(anna.last_sync.is_none());
 }
 
-/// The sample events a colleague keeps for the deployed stack (`infra/events/`), when they
-/// exist: each one meant for this function is handled without a panic, and only its own
+/// The stack's sample events (`infra/events/*mailbox-sync*.json`), when they exist: each is handled without a panic, and only its own
 /// messages are ever reported.
 #[tokio::test]
 async fn the_stacks_sample_events_are_handled() {
@@ -175,7 +188,7 @@ async fn the_stacks_sample_events_are_handled() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let json = path.extension().is_some_and(|ext| ext == "json");
-        if !(json && name.starts_with("mailbox-sync")) {
+        if !(json && name.contains("mailbox-sync")) {
             continue;
         }
         let batch: LambdaEvent<SqsEvent> = event(&path, &[]);

@@ -68,7 +68,7 @@ pub async fn run<S: StateStore, K: SecretStore>(
                 outcome = "malformed",
                 message_id = record.message_id.as_deref().unwrap_or(""),
                 reason = %reason,
-                "message is not a send request; it goes to the dead-letter queue after the last retry"
+                "not a send request; after the last retry it goes to the dead-letter queue"
             );
             return Outcome::Malformed { reason };
         }

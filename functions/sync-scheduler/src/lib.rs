@@ -22,7 +22,7 @@ pub use mailbridge_fn_common::queue::{EntryFailure, MAX_BATCH, QueueError, SqsQu
 pub const FUNCTION: &str = "sync-scheduler";
 
 /// The reason written on scheduled sync requests.
-pub const REASON: &str = "scheduled";
+pub const REASON: &str = "schedule";
 
 /// What one run did: the Lambda response, and the summary log line.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -76,10 +76,16 @@ pub async fn handle<S: StateStore, K, Q: SyncQueue>(
         // The lease owner names this run alone: acquiring a lease one already holds
         // succeeds, so a fixed owner (or the request id, which Lambda keeps when it retries
         // an invocation) would let a later run queue the same mailbox again.
-        let owner = format!("{FUNCTION}/{}/{:08x}", context.request_id, fastrand::u32(..));
-        let due = due_mailboxes(&services.state, now, interval).await.inspect_err(|err| {
-            error!(error = %err, "the due mailboxes cannot be listed");
-        })?;
+        let owner = format!(
+            "{FUNCTION}/{}/{:08x}",
+            context.request_id,
+            fastrand::u32(..)
+        );
+        let due = due_mailboxes(&services.state, now, interval)
+            .await
+            .inspect_err(|err| {
+                error!(error = %err, "the due mailboxes cannot be listed");
+            })?;
         let mut report = ScheduleReport {
             due: due.len(),
             ..ScheduleReport::default()
@@ -88,11 +94,19 @@ pub async fn handle<S: StateStore, K, Q: SyncQueue>(
         let mut claimed = Vec::new();
         for mailbox in due {
             let key = format!("queued/{mailbox}");
-            match services.state.acquire_lease(&key, &owner, interval, now).await {
+            match services
+                .state
+                .acquire_lease(&key, &owner, interval, now)
+                .await
+            {
                 Ok(Some(_)) => claimed.push(SyncRequest::new(mailbox, REASON)),
                 Ok(None) => report.already_queued += 1,
                 Err(err) => {
-                    warn!(mailbox = %logging::tag(&mailbox), error = %err, "cannot mark the mailbox queued; it waits for the next run");
+                    warn!(
+                        mailbox = %logging::tag(&mailbox),
+                        error = %err,
+                        "cannot mark the mailbox queued; it waits for the next run"
+                    );
                     report.failed += 1;
                 }
             }
@@ -114,7 +128,11 @@ pub async fn handle<S: StateStore, K, Q: SyncQueue>(
                     report.queued += batch.len() - failures.len().min(batch.len());
                 }
                 Err(err) => {
-                    warn!(messages = batch.len(), error = %err, "the queue refused a batch; its mailboxes wait one interval");
+                    warn!(
+                        messages = batch.len(),
+                        error = %err,
+                        "the queue refused a batch; its mailboxes wait one interval"
+                    );
                     report.failed += batch.len();
                 }
             }

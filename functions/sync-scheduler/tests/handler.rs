@@ -127,7 +127,7 @@ async fn each_due_mailbox_is_queued_once_even_when_the_schedule_runs_twice() {
     let mut queued: Vec<String> = requests.iter().map(|r| r.mailbox.clone()).collect();
     queued.sort();
     assert_eq!(queued, due);
-    assert!(requests.iter().all(|r| r.reason() == "scheduled"));
+    assert!(requests.iter().all(|r| r.reason() == "schedule"));
 }
 
 /// Refuses the second entry of every batch, or every batch whole.
@@ -206,4 +206,22 @@ async fn nothing_due_queues_nothing() {
 
     assert_eq!(report, ScheduleReport::default());
     assert!(drain(&deployment).await.is_empty());
+}
+
+/// The stack's sample schedule event (`infra/events/`), when it exists, is handled.
+#[tokio::test]
+async fn the_stacks_sample_schedule_event_is_handled() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../infra/events/schedule-sync-scheduler.json");
+    if !path.is_file() {
+        return;
+    }
+    let deployment = Deployment::new().await;
+    let queue = SqsQueue::new(deployment.sqs(), deployment.queue_url());
+
+    let report = handle(&deployment.services, &queue, event(&path, &[]))
+        .await
+        .unwrap();
+
+    assert_eq!(report, ScheduleReport::default());
 }

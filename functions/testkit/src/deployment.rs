@@ -6,7 +6,8 @@ use chrono::{DateTime, Duration, Utc};
 use mailbridge_ews_sim::Simulator;
 use mailbridge_ews_sim::model::SeedSpec;
 use mailbridge_ews_sim::preset::{PresetTenant, contoso};
-use mailbridge_fn_common::settings::{SECRET_PREFIX, STAGE, SYNC_QUEUE_URL, TABLE_NAME};
+use mailbridge_fn_common::metrics::Metrics;
+use mailbridge_fn_common::settings::{SECRET_PREFIX, STAGE, SYNC_QUEUE_URL, TABLE};
 use mailbridge_fn_common::{Services, Settings};
 use mailbridge_service::tenants::secret_name;
 use mailbridge_store::{
@@ -53,7 +54,7 @@ impl Deployment {
         let table = unique("state");
         let prefix = format!("{}/", unique("mailbridge-test"));
         let vars = [
-            (TABLE_NAME, table),
+            (TABLE, table),
             (SECRET_PREFIX, prefix),
             (STAGE, "test".to_owned()),
             (SYNC_QUEUE_URL, queue_url),
@@ -64,8 +65,7 @@ impl Deployment {
                 .map(|(_, v)| v.clone())
         })
         .expect("test settings are valid");
-        let services =
-            Services::on_aws(settings, &aws, reqwest_client()).expect("services build on moto");
+        let services = services_on(settings, &aws);
         services
             .state
             .create_table()
@@ -77,8 +77,7 @@ impl Deployment {
     /// Services on the same table, secret prefix and queue, for a handler that takes its
     /// services by value while the test keeps reading through [`Deployment::services`].
     pub fn fresh_services(&self) -> Services {
-        Services::on_aws(self.services.settings.clone(), &self.aws, reqwest_client())
-            .expect("services build on moto")
+        services_on(self.services.settings.clone(), &self.aws)
     }
 
     /// An SQS client on moto.
@@ -164,6 +163,13 @@ impl Deployment {
     }
 }
 
-fn reqwest_client() -> reqwest::Client {
-    mailbridge_fn_common::services::http_client().expect("build the HTTP client")
+/// Services on moto whose metric lines are kept for the test to read.
+fn services_on(settings: Settings, aws: &SdkConfig) -> Services {
+    let http = mailbridge_fn_common::services::http_client().expect("build the HTTP client");
+    let mut services = Services::on_aws(settings, aws, http).expect("services build on moto");
+    services.metrics = Metrics::captured(
+        services.settings.metrics_namespace.clone(),
+        services.settings.stage.clone(),
+    );
+    services
 }
