@@ -1,11 +1,9 @@
 //! The admin-api function: API Gateway (HTTP API, payload 2.0) hands it requests, and the
 //! API's own router (`mailbridge-api`) answers them. Exchange work goes through
-//! [`ExchangeOps`]; "sync now" puts a message on the sync queue for the mailbox-sync
-//! function.
+//! `mailbridge-service`'s `ServiceOps`; "sync now" puts a message on the sync queue for the
+//! mailbox-sync function ([`QueueTrigger`]).
 //!
 //! The admin key is configured as its SHA-256 ([`ADMIN_KEY_SHA256`]), never as the key.
-
-pub mod ops;
 
 use std::sync::Arc;
 
@@ -15,11 +13,10 @@ use axum::response::Response;
 use lambda_http::RequestExt as _;
 use mailbridge_api::{ApiConfig, App};
 use mailbridge_fn_common::queue::SyncQueue;
-use mailbridge_fn_common::{Services, SettingsError};
+use mailbridge_fn_common::{Services, SettingsError, SyncRequest};
+use mailbridge_service::ops::{ServiceOps, SyncTrigger};
 use mailbridge_store::{SecretStore, StateStore};
 use tracing::{Instrument as _, info_span};
-
-pub use ops::ExchangeOps;
 
 /// The function's name in logs.
 pub const FUNCTION: &str = "admin-api";
@@ -41,12 +38,36 @@ pub fn api_config(lookup: impl Fn(&str) -> Option<String>) -> Result<ApiConfig, 
     })
 }
 
+/// The reason written on the sync requests the API queues.
+pub const SYNC_REASON: &str = "api";
+
+/// "Sync now" as a message on the sync queue.
+pub struct QueueTrigger<Q>(pub Q);
+
+impl<Q: SyncQueue> SyncTrigger for QueueTrigger<Q> {
+    async fn trigger(&self, mailbox: &str) -> Result<(), String> {
+        let request = SyncRequest::new(mailbox, SYNC_REASON);
+        let failures = self
+            .0
+            .send_batch(std::slice::from_ref(&request))
+            .await
+            .map_err(|err| err.to_string())?;
+        match failures.first() {
+            Some(failure) => Err(format!(
+                "the sync queue refused the request ({})",
+                failure.code
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The API's router on the function's stores, tenant clients and sync queue, with one span
 /// per invocation around each request.
 pub fn router<S, K, Q>(services: Services<S, K>, queue: Q, config: ApiConfig) -> axum::Router
 where
-    S: StateStore + Clone + 'static,
-    K: SecretStore + Clone + 'static,
+    S: StateStore + 'static,
+    K: SecretStore + 'static,
     Q: SyncQueue + 'static,
 {
     let Services {
@@ -55,7 +76,13 @@ where
         clients,
         ..
     } = services;
-    let ops = ExchangeOps::new(state.clone(), secrets.clone(), clients, queue);
+    let (state, secrets) = (Arc::new(state), Arc::new(secrets));
+    let ops = ServiceOps::new(
+        state.clone(),
+        secrets.clone(),
+        Arc::new(clients),
+        QueueTrigger(queue),
+    );
     let app = Arc::new(App::new(state, secrets, ops, config));
     mailbridge_api::router(app).layer(middleware::from_fn(invocation))
 }

@@ -52,7 +52,7 @@ impl SqsQueue {
         }
     }
 
-    /// The sync queue the settings name (`MAILBRIDGE_SYNC_QUEUE_URL`, required here), on `aws`.
+    /// The sync queue the settings name (`SYNC_QUEUE_URL`, required here), on `aws`.
     pub fn from_settings(aws: &SdkConfig, settings: &Settings) -> Result<SqsQueue, SettingsError> {
         let url = settings.require_sync_queue_url()?;
         Ok(SqsQueue::new(aws_sdk_sqs::Client::new(aws), url))

@@ -3,21 +3,21 @@
 use std::time::Duration;
 
 /// The `DynamoDB` table that holds mailbridge's state.
-pub const TABLE: &str = "MAILBRIDGE_TABLE";
+pub const TABLE_NAME: &str = "TABLE_NAME";
 /// The prefix of every secret mailbridge keeps in Secrets Manager, e.g. `mailbridge/prod/`.
-pub const SECRET_PREFIX: &str = "MAILBRIDGE_SECRET_PREFIX";
+pub const SECRET_PREFIX: &str = "SECRET_PREFIX";
 /// The deployment stage (`dev`, `prod`…), a dimension of every metric.
-pub const STAGE: &str = "MAILBRIDGE_STAGE";
+pub const STAGE: &str = "STAGE";
 /// The `CloudWatch` namespace of the functions' metrics (default `mailbridge`).
-pub const METRICS_NAMESPACE: &str = "MAILBRIDGE_METRICS_NAMESPACE";
+pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
 /// The URL of the SQS queue that carries mailbox sync requests.
-pub const SYNC_QUEUE_URL: &str = "MAILBRIDGE_SYNC_QUEUE_URL";
+pub const SYNC_QUEUE_URL: &str = "SYNC_QUEUE_URL";
 /// The URL of the SQS queue that carries sends to retry.
-pub const SEND_RETRY_QUEUE_URL: &str = "MAILBRIDGE_SEND_RETRY_QUEUE_URL";
+pub const SEND_RETRY_QUEUE_URL: &str = "SEND_RETRY_QUEUE_URL";
 /// The `EventBridge` bus for the stage's events (a client secret nearing expiry).
-pub const EVENT_BUS: &str = "MAILBRIDGE_EVENT_BUS";
+pub const EVENT_BUS_NAME: &str = "EVENT_BUS_NAME";
 /// Minutes between two syncs of one mailbox: match it to the sync schedule's rate.
-pub const SYNC_INTERVAL_MINUTES: &str = "MAILBRIDGE_SYNC_INTERVAL_MINUTES";
+pub const SYNC_INTERVAL_MINUTES: &str = "SYNC_INTERVAL_MINUTES";
 
 /// The sync interval when [`SYNC_INTERVAL_MINUTES`] is not set (the template's default
 /// schedule, `rate(5 minutes)`).
@@ -49,7 +49,7 @@ pub enum SettingsError {
 /// Everything a function reads from its environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
-    /// [`TABLE`].
+    /// [`TABLE_NAME`].
     pub table_name: String,
     /// [`SECRET_PREFIX`].
     pub secret_prefix: String,
@@ -61,7 +61,7 @@ pub struct Settings {
     pub sync_queue_url: Option<String>,
     /// [`SEND_RETRY_QUEUE_URL`], which only the functions that queue sends need.
     pub send_retry_queue_url: Option<String>,
-    /// [`EVENT_BUS`], which only token-refresh needs.
+    /// [`EVENT_BUS_NAME`], which only token-refresh needs.
     pub event_bus: Option<String>,
     /// [`SYNC_INTERVAL_MINUTES`], or [`DEFAULT_SYNC_INTERVAL`].
     pub sync_interval: Duration,
@@ -85,7 +85,7 @@ impl Settings {
             get(name).ok_or(SettingsError::Missing { name, what })
         };
 
-        let table_name = required(TABLE, "the name of the DynamoDB state table")?;
+        let table_name = required(TABLE_NAME, "the name of the DynamoDB state table")?;
         check_table_name(&table_name)?;
         let secret_prefix = required(SECRET_PREFIX, "the Secrets Manager name prefix")?;
         check_secret_prefix(&secret_prefix)?;
@@ -102,7 +102,7 @@ impl Settings {
         if let Some(url) = &send_retry_queue_url {
             check_queue_url(SEND_RETRY_QUEUE_URL, url)?;
         }
-        let event_bus = get(EVENT_BUS);
+        let event_bus = get(EVENT_BUS_NAME);
         let sync_interval = match get(SYNC_INTERVAL_MINUTES) {
             Some(text) => parse_minutes(&text)?,
             None => DEFAULT_SYNC_INTERVAL,
@@ -145,7 +145,7 @@ fn check_table_name(name: &str) -> Result<(), SettingsError> {
         Ok(())
     } else {
         Err(invalid(
-            TABLE,
+            TABLE_NAME,
             "a table name is 3 to 255 letters, digits, '_', '-' or '.'",
         ))
     }
@@ -225,7 +225,7 @@ mod tests {
     }
 
     const BASE: [(&str, &str); 3] = [
-        (TABLE, "mailbridge-prod-state"),
+        (TABLE_NAME, "mailbridge-prod-state"),
         (SECRET_PREFIX, "mailbridge/prod/"),
         (STAGE, "prod"),
     ];
@@ -244,7 +244,7 @@ mod tests {
 
     #[test]
     fn each_missing_variable_is_named() {
-        for skip in [TABLE, SECRET_PREFIX, STAGE] {
+        for skip in [TABLE_NAME, SECRET_PREFIX, STAGE] {
             let vars: Vec<_> = BASE.iter().copied().filter(|(k, _)| *k != skip).collect();
             let err = read(&vars).unwrap_err();
             assert!(
@@ -261,14 +261,17 @@ mod tests {
         vars[0].1 = "  ";
         assert!(matches!(
             read(&vars),
-            Err(SettingsError::Missing { name: TABLE, .. })
+            Err(SettingsError::Missing {
+                name: TABLE_NAME,
+                ..
+            })
         ));
     }
 
     #[test]
     fn bad_values_are_refused_naming_the_variable() {
         let cases = [
-            (TABLE, "no spaces allowed"),
+            (TABLE_NAME, "no spaces allowed"),
             (METRICS_NAMESPACE, "AWS/Lambda"),
             (SEND_RETRY_QUEUE_URL, "send-retry"),
             (SECRET_PREFIX, "mailbridge/prod/#"),

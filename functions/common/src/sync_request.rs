@@ -8,7 +8,7 @@ const MAX_ADDRESS: usize = 320;
 /// Longest reason kept; longer ones are cut.
 const MAX_REASON: usize = 64;
 
-/// A request to sync one mailbox: `{"mailbox": "anna@contoso.example", "reason": "schedule"}`.
+/// A request to sync one mailbox: `{"mailbox": "anna@contoso.example", "reason": "scheduled"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncRequest {
     /// The mailbox's primary SMTP address.
@@ -104,7 +104,7 @@ mod tests {
 
     #[test]
     fn a_request_round_trips_through_its_body() {
-        let request = SyncRequest::new("anna.berg@contoso.example", "schedule");
+        let request = SyncRequest::new("anna.berg@contoso.example", "scheduled");
         assert_eq!(SyncRequest::parse(Some(&request.to_body())), Ok(request));
     }
 

@@ -22,7 +22,7 @@ pub use mailbridge_fn_common::queue::{EntryFailure, MAX_BATCH, QueueError, SqsQu
 pub const FUNCTION: &str = "sync-scheduler";
 
 /// The reason written on scheduled sync requests.
-pub const REASON: &str = "schedule";
+pub const REASON: &str = "scheduled";
 
 /// What one run did: the Lambda response, and the summary log line.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -127,7 +127,7 @@ async fn each_due_mailbox_is_queued_once_even_when_the_schedule_runs_twice() {
     let mut queued: Vec<String> = requests.iter().map(|r| r.mailbox.clone()).collect();
     queued.sort();
     assert_eq!(queued, due);
-    assert!(requests.iter().all(|r| r.reason() == "schedule"));
+    assert!(requests.iter().all(|r| r.reason() == "scheduled"));
 }
 
 /// Refuses the second entry of every batch, or every batch whole.

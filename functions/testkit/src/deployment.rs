@@ -7,7 +7,7 @@ use mailbridge_ews_sim::Simulator;
 use mailbridge_ews_sim::model::SeedSpec;
 use mailbridge_ews_sim::preset::{PresetTenant, contoso};
 use mailbridge_fn_common::metrics::Metrics;
-use mailbridge_fn_common::settings::{SECRET_PREFIX, STAGE, SYNC_QUEUE_URL, TABLE};
+use mailbridge_fn_common::settings::{SECRET_PREFIX, STAGE, SYNC_QUEUE_URL, TABLE_NAME};
 use mailbridge_fn_common::{Services, Settings};
 use mailbridge_service::tenants::secret_name;
 use mailbridge_store::{
@@ -54,7 +54,7 @@ impl Deployment {
         let table = unique("state");
         let prefix = format!("{}/", unique("mailbridge-test"));
         let vars = [
-            (TABLE, table),
+            (TABLE_NAME, table),
             (SECRET_PREFIX, prefix),
             (STAGE, "test".to_owned()),
             (SYNC_QUEUE_URL, queue_url),
