@@ -18,6 +18,7 @@
 //!   found by what the enumeration did not see.
 //! - The mass-delete brake stops a pull that would delete too much at once.
 
+mod apply;
 mod engine;
 mod error;
 pub mod matching;

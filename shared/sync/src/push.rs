@@ -7,10 +7,10 @@ use mailbridge_store::{
 use serde_json::json;
 use tracing::{debug, warn};
 
+use crate::apply::new_link;
 use crate::engine::{Engine, ends_run, kind, link_put, parse, record_write};
 use crate::error::SyncError;
 use crate::plan::parse_like;
-use crate::pull::new_link;
 use crate::report::FolderReport;
 
 impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
