@@ -5,15 +5,16 @@
 
 mod harness;
 
-use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use harness::{at, id_of};
+
+use chrono::Duration;
 use mailbridge_ews::ops::{
     ContactUpdate, CreateItem, DeleteItem, FindItem, GetFolder, GetItem, ItemChange, Restriction,
     SyncChange, SyncFolderItems, UpdateItem, Updates, View,
 };
 use mailbridge_ews::types::{
-    Body, CRM_ID_PROPERTY, CalendarItem, CalendarItemType, Contact, DistinguishedFolder, EmailKey,
-    FileAttachment, FolderId, Item, ItemId, ItemShape, Mailbox, Message, PhoneKey, PropertyPath,
-    Recurrence, RecurrencePattern, RecurrenceRange,
+    Body, CRM_ID_PROPERTY, CalendarItem, Contact, DistinguishedFolder, EmailKey, FileAttachment,
+    FolderId, Item, ItemId, ItemShape, Mailbox, Message, PhoneKey, PropertyPath,
 };
 use mailbridge_ews::{EwsError, ResponseCode};
 use mailbridge_ews_sim::model::{self, FolderKind, ItemContent, ItemData, SeedSpec};
@@ -32,14 +33,6 @@ fn contact(given: &str, surname: &str, email: &str, crm_id: &str) -> Item {
     c.common.crm_id = Some(crm_id.into());
     c.notes = Some("Prefers mornings".into());
     Item::Contact(Box::new(c))
-}
-
-fn id_of(result: &Result<Option<ItemId>, mailbridge_ews::ResponseError>) -> ItemId {
-    result
-        .as_ref()
-        .expect("the item was created")
-        .clone()
-        .expect("the response names the new item")
 }
 
 #[tokio::test]
@@ -378,166 +371,6 @@ async fn deletes_move_items_to_deleted_items_and_then_sync_as_deletes() {
         delta.changes,
         [SyncChange::Delete(ItemId::new(id.id, None))]
     );
-}
-
-fn at(day: u32, hour: u32) -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2027, 3, day, hour, 0, 0).unwrap()
-}
-
-#[tokio::test]
-async fn calendar_views_expand_series_with_their_changed_and_deleted_occurrences() {
-    let env = harness::start().await;
-    let series = CalendarItem {
-        subject: Some("Stand-up".into()),
-        start: Some(at(1, 9)),
-        end: Some(at(1, 10)),
-        location: Some("Room 4".into()),
-        recurrence: Some(Recurrence {
-            pattern: RecurrencePattern::Daily { interval: 1 },
-            range: RecurrenceRange::Numbered {
-                start: NaiveDate::from_ymd_opt(2027, 3, 1).unwrap(),
-                count: 5,
-            },
-        }),
-        ..CalendarItem::default()
-    };
-    let single = CalendarItem {
-        subject: Some("Viewing".into()),
-        start: Some(at(3, 14)),
-        end: Some(at(3, 15)),
-        required_attendees: vec![mailbridge_ews::types::Attendee::new(Mailbox::new(
-            "buyer@buyers.example",
-        ))],
-        ..CalendarItem::default()
-    };
-    let mut create = CreateItem::save_in(
-        DistinguishedFolder::Calendar,
-        vec![
-            Item::CalendarItem(Box::new(series)),
-            Item::CalendarItem(Box::new(single)),
-        ],
-    );
-    create.send_meeting_invitations =
-        Some(mailbridge_ews::ops::SendMeetingInvitations::SendToAllAndSaveCopy);
-    let created = env.ews.execute(env.mailbox(), &create).await.unwrap();
-    let master = id_of(&created[0]);
-
-    // The owner moves the third occurrence and cancels the second.
-    let world = env.sim.world();
-    world
-        .owner_edit(env.mailbox(), &master.id, |c| {
-            if let ItemData::Event(e) = &mut c.data {
-                e.deleted.push(at(2, 9));
-                e.modified.push(model::OccurrenceChange {
-                    original_start: at(3, 9),
-                    start: at(3, 16),
-                    end: at(3, 17),
-                    subject: Some("Stand-up (late)".into()),
-                    location: None,
-                });
-            }
-        })
-        .unwrap();
-
-    let view = FindItem {
-        folder: DistinguishedFolder::Calendar.into(),
-        shape: ItemShape::full_with_crm_id(),
-        view: View::Calendar {
-            start: at(1, 0),
-            end: at(6, 0),
-            max_entries: None,
-        },
-        restriction: None,
-    };
-    let page = env.ews.execute(env.mailbox(), &view).await.unwrap();
-    let entries: Vec<(Option<CalendarItemType>, String, chrono::DateTime<Utc>)> = page
-        .items
-        .iter()
-        .map(|i| match i {
-            Item::CalendarItem(c) => (
-                c.item_type,
-                c.subject.clone().unwrap_or_default(),
-                c.start.unwrap(),
-            ),
-            other => panic!("calendar items only: {other:?}"),
-        })
-        .collect();
-    assert_eq!(
-        entries,
-        [
-            (
-                Some(CalendarItemType::Occurrence),
-                "Stand-up".into(),
-                at(1, 9)
-            ),
-            (Some(CalendarItemType::Single), "Viewing".into(), at(3, 14)),
-            (
-                Some(CalendarItemType::Exception),
-                "Stand-up (late)".into(),
-                at(3, 16)
-            ),
-            (
-                Some(CalendarItemType::Occurrence),
-                "Stand-up".into(),
-                at(4, 9)
-            ),
-            (
-                Some(CalendarItemType::Occurrence),
-                "Stand-up".into(),
-                at(5, 9)
-            ),
-        ]
-    );
-    assert!(page.includes_last_item_in_range);
-
-    // An occurrence id reads back as that occurrence.
-    let occurrence = page.items[3].id().unwrap().clone();
-    let got = env
-        .ews
-        .execute(env.mailbox(), &GetItem::full(vec![occurrence]))
-        .await
-        .unwrap();
-    let Ok(Item::CalendarItem(c)) = &got[0] else {
-        panic!("{got:?}")
-    };
-    assert_eq!(
-        (c.start, c.item_type),
-        (Some(at(4, 9)), Some(CalendarItemType::Occurrence))
-    );
-
-    // The master carries its pattern and exceptions.
-    let got = env
-        .ews
-        .execute(env.mailbox(), &GetItem::full(vec![master]))
-        .await
-        .unwrap();
-    let Ok(Item::CalendarItem(m)) = &got[0] else {
-        panic!("{got:?}")
-    };
-    assert_eq!(m.item_type, Some(CalendarItemType::RecurringMaster));
-    assert!(m.recurrence.is_some());
-    assert_eq!(m.modified_occurrences.len(), 1);
-    assert_eq!(m.deleted_occurrences.len(), 1);
-
-    // The meeting's invitation went out.
-    let outbox = world.outbox();
-    assert_eq!(outbox.len(), 1);
-    assert_eq!(outbox[0].kind, "meeting_request");
-    assert_eq!(outbox[0].message.to[0].address, "buyer@buyers.example");
-
-    // A view of a limited size says there is more.
-    let limited = FindItem {
-        view: View::Calendar {
-            start: at(1, 0),
-            end: at(6, 0),
-            max_entries: Some(2),
-        },
-        ..view
-    };
-    let page = env.ews.execute(env.mailbox(), &limited).await.unwrap();
-    assert_eq!(page.items.len(), 2);
-    assert!(!page.includes_last_item_in_range);
-    assert_eq!(page.total_items_in_view, Some(5));
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ pub mod item_out;
 pub(crate) mod ops;
 pub mod recurrence_xml;
 pub mod restriction;
+mod schema_order;
 pub mod soap;
 pub mod update;
 pub mod xml;

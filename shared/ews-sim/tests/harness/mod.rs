@@ -99,3 +99,23 @@ pub async fn start() -> Env {
         ews,
     }
 }
+
+/// A fixed instant in March 2027, so calendar tests do not depend on today.
+pub fn at(day: u32, hour: u32) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone as _;
+    chrono::Utc
+        .with_ymd_and_hms(2027, 3, day, hour, 0, 0)
+        .single()
+        .expect("a valid date")
+}
+
+/// The id a create returned.
+pub fn id_of(
+    result: &Result<Option<mailbridge_ews::types::ItemId>, mailbridge_ews::ResponseError>,
+) -> mailbridge_ews::types::ItemId {
+    result
+        .as_ref()
+        .expect("the item was created")
+        .clone()
+        .expect("the response names the new item")
+}
