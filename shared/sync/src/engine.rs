@@ -132,7 +132,7 @@ impl<'a, S: StateStore, B: MailboxBackend> Engine<'a, S, B> {
             }
             match self
                 .store
-                .put_mailbox(&mailbox, mailbox_store_expect(version))
+                .put_mailbox(&mailbox, mailbridge_store::Expect::Version(version))
                 .await
             {
                 Ok(_) => return Ok(()),
@@ -289,10 +289,6 @@ impl<'a, S: StateStore, B: MailboxBackend> Engine<'a, S, B> {
             detail: detail.to_string(),
         }
     }
-}
-
-fn mailbox_store_expect(version: u64) -> mailbridge_store::Expect {
-    mailbridge_store::Expect::Version(version)
 }
 
 /// A record write and the link version it leads to.

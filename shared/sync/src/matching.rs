@@ -65,8 +65,8 @@ impl MatchIndex {
             .collect()
     }
 
-    /// Finds the record for a mailbox item and, when one fits alone, takes it.
-    pub fn find(&mut self, data: &ItemData) -> MatchOutcome {
+    /// What matching would find for a mailbox item, without taking anything.
+    pub fn peek(&self, data: &ItemData) -> MatchOutcome {
         let mut by_email: BTreeSet<&String> = BTreeSet::new();
         for email in data.match_emails() {
             by_email.extend(self.free(self.by_email.get(&email)));
@@ -78,7 +78,7 @@ impl MatchIndex {
             0 => None,
             n => Some(MatchOutcome::Ambiguous(n)),
         };
-        let outcome = outcome.unwrap_or_else(|| {
+        outcome.unwrap_or_else(|| {
             let by_name = data
                 .match_name()
                 .map(|name| self.free(self.by_name.get(&name)))
@@ -88,9 +88,14 @@ impl MatchIndex {
                 [one] => MatchOutcome::Matched((*one).clone(), MatchedBy::Name),
                 many => MatchOutcome::Ambiguous(many.len()),
             }
-        });
+        })
+    }
+
+    /// Finds the record for a mailbox item and, when one fits alone, takes it.
+    pub fn find(&mut self, data: &ItemData) -> MatchOutcome {
+        let outcome = self.peek(data);
         if let MatchOutcome::Matched(id, _) = &outcome {
-            self.taken.insert(id.clone());
+            self.take(id);
         }
         outcome
     }

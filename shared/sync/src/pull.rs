@@ -382,11 +382,10 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
         if link.is_none() {
             let mut wanted = vec![crate::plan::crm_id_for_item(&remote.item.id)];
             wanted.extend(remote.crm_id.clone());
-            if let Some(e) = enumeration.as_deref() {
-                let mut probe = e.matching.clone();
-                if let crate::matching::MatchOutcome::Matched(id, _) = probe.find(&remote.data) {
-                    wanted.push(id);
-                }
+            if let Some(e) = enumeration.as_deref()
+                && let crate::matching::MatchOutcome::Matched(id, _) = e.matching.peek(&remote.data)
+            {
+                wanted.push(id);
             }
             for id in wanted {
                 let side = self.crm_side(folder, &id).await?;
