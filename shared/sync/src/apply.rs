@@ -89,11 +89,7 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
             }
             Action::KeepEdited { crm_id } => {
                 commit.links.push(LinkChange::Delete(crm_id.clone()));
-                commit.audit.push(self.audit(
-                    "conflict",
-                    &crm_id,
-                    json!({ "mailbox": "deleted", "crm": "edited", "kept": "Crm" }),
-                ));
+                commit.audit.push(self.edit_beats_delete(&crm_id));
             }
             Action::Ignore { .. } => {}
         }

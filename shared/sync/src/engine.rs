@@ -272,6 +272,16 @@ impl<'a, S: StateStore, B: MailboxBackend> Engine<'a, S, B> {
         Ok(())
     }
 
+    /// The audit event for an item deleted in the mailbox while the CRM edited its record:
+    /// the edit wins.
+    pub(crate) fn edit_beats_delete(&self, crm_id: &str) -> AuditEvent {
+        self.audit(
+            "conflict",
+            crm_id,
+            serde_json::json!({ "mailbox": "deleted", "crm": "edited", "kept": "Crm" }),
+        )
+    }
+
     // Callers build the detail inline with `json!`; taking it by value reads best there.
     #[allow(clippy::needless_pass_by_value)]
     pub(crate) fn audit(

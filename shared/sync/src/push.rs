@@ -99,10 +99,7 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
                     .await
             }
             (None, Some(link)) => {
-                match self.backend.delete(kind(folder), &link.item_id).await {
-                    Ok(()) | Err(BackendError::NotFound) => {}
-                    Err(err) => return Err(err.into()),
-                }
+                self.delete_item(folder, &link.item_id).await?;
                 report.mailbox_deleted += 1;
                 commit.links.push(LinkChange::Delete(crm_id.to_owned()));
                 commit.audit.push(self.audit(
@@ -116,14 +113,19 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
                 // Deleted before it was ever linked; a create may still have reached the
                 // mailbox before its response was lost.
                 if let Some(found) = self.backend.find_by_crm_id(kind(folder), crm_id).await? {
-                    match self.backend.delete(kind(folder), &found.item.id).await {
-                        Ok(()) | Err(BackendError::NotFound) => {}
-                        Err(err) => return Err(err.into()),
-                    }
+                    self.delete_item(folder, &found.item.id).await?;
                     report.mailbox_deleted += 1;
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// Moves an item to Deleted Items; one already gone is as good as deleted.
+    async fn delete_item(&self, folder: Folder, id: &str) -> Result<(), SyncError> {
+        match self.backend.delete(kind(folder), id).await {
+            Ok(()) | Err(BackendError::NotFound) => Ok(()),
+            Err(err) => Err(err.into()),
         }
     }
 
@@ -210,11 +212,7 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
             // Deleted in the mailbox while the CRM edited it: the edit wins, the item is
             // made again.
             Err(BackendError::NotFound) => {
-                commit.audit.push(self.audit(
-                    "conflict",
-                    crm_id,
-                    json!({ "mailbox": "deleted", "crm": "edited", "kept": "Crm" }),
-                ));
+                commit.audit.push(self.edit_beats_delete(crm_id));
                 let item = self.backend.create(kind(folder), crm_id, data).await?;
                 report.mailbox_created += 1;
                 created.push(item.id.clone());
