@@ -9,6 +9,24 @@ cd "$repo"
 # One target dir outside the clone, reused across runs and clones.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mailbridge/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Incremental caches only pay off for edit-compile loops, and they double the disk a
+# test build takes; a suite run is a batch build.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
+# A target dir kept across runs gathers the artifacts of every earlier revision. When it
+# has grown large or the disk is nearly full, start it afresh rather than let the linker
+# run out of space half-way through the suite (it fails with a bus error, not a message).
+prune_target_dir() {
+  [ -d "$CARGO_TARGET_DIR" ] || return 0
+  local used_kib free_kib
+  used_kib=$(du -sk "$CARGO_TARGET_DIR" 2>/dev/null | cut -f1)
+  free_kib=$(df -Pk "$CARGO_TARGET_DIR" | awk 'NR == 2 { print $4 }')
+  if [ "${used_kib:-0}" -gt $((12 * 1024 * 1024)) ] || [ "${free_kib:-0}" -lt $((6 * 1024 * 1024)) ]; then
+    echo "== clearing $CARGO_TARGET_DIR ($((used_kib / 1024)) MiB used, $((free_kib / 1024)) MiB free on its disk)"
+    rm -rf "$CARGO_TARGET_DIR"
+  fi
+}
+prune_target_dir
 
 schema_dir="$repo/../shared/ews-schema"
 if [ ! -f "$schema_dir/messages.xsd" ]; then
@@ -99,6 +117,7 @@ if [ -z "$moto_ready" ]; then
 fi
 
 echo "== cargo test"
+df -Ph "$(dirname "$CARGO_TARGET_DIR")" | awk 'NR == 2 { print "   disk: " $4 " free of " $2 }'
 # Doc examples are compiled by rustdoc only where marked; the suite is the unit and
 # integration tests. The closing line sums every test binary's result.
 log=$(mktemp)
