@@ -1,7 +1,10 @@
 //! Fetching a tenant's app token with its stored client secret: the proof that the secret
-//! still works, for the token refresh and the API's "refresh token now".
+//! still works, and the token the token refresh keeps for every sync and send
+//! (`mailbridge_service::token_store`).
 
-use mailbridge_identity::{AppCredentials, Authority, ClientSecret, IdentityError, TokenClient};
+use mailbridge_identity::{
+    AccessToken, AppCredentials, Authority, ClientSecret, IdentityError, TokenClient,
+};
 use mailbridge_service::tenants::{TenantClients, secret_name};
 use mailbridge_store::{SecretStore, Tenant};
 use secrecy::ExposeSecret;
@@ -41,9 +44,6 @@ impl TokenError {
     }
 }
 
-// LIMIT: `TenantClients` keeps its token cache to itself, so the token fetched here is not
-// the one its EWS clients use next; it proves the secret works, nothing more. Each Lambda
-// instance has its own cache anyway, so nothing is shared across instances either.
 /// Fetches a fresh token for `tenant` with its stored secret, on the clients' HTTP client
 /// and the tenant's authority. The tenant's status is not checked: the caller decides
 /// which tenants to try.
@@ -51,7 +51,7 @@ pub async fn fetch_token<K: SecretStore>(
     clients: &TenantClients,
     tenant: &Tenant,
     secrets: &K,
-) -> Result<(), TokenError> {
+) -> Result<AccessToken, TokenError> {
     let secret = secrets
         .get(&secret_name(&tenant.id))
         .await
@@ -66,8 +66,7 @@ pub async fn fetch_token<K: SecretStore>(
         &tenant.client_id,
         ClientSecret::new(secret.expose_secret()),
     );
-    TokenClient::new(clients.http().clone(), authority)
+    Ok(TokenClient::new(clients.http().clone(), authority)
         .fetch(&credentials)
-        .await?;
-    Ok(())
+        .await?)
 }

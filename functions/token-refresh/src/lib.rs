@@ -1,7 +1,11 @@
 //! The token-refresh function: an `EventBridge` schedule invokes it (every ~45 minutes). It
 //! checks every tenant's client secret with `jobs::check_secrets`, which pauses a tenant
-//! whose secret has expired, then fetches a token for each active tenant to prove its secret
-//! still works. It reports:
+//! whose secret has expired, then fetches a token for each active tenant: that proves the
+//! secret still works, and the token is kept in Secrets Manager
+//! (`mailbridge_service::token_store`), where every sync and send takes it instead of
+//! asking the identity platform per Lambda instance. A tenant's token outlives the schedule
+//! (tokens last about an hour, the schedule is ~45 minutes), so readers always find one
+//! that is still good. It reports:
 //!
 //! - a `CloudWatch` metric line (Embedded Metric Format, namespace `mailbridge`, dimension
 //!   `Stage`) per tenant with `SecretDaysLeft`, and one for the run with
@@ -24,6 +28,7 @@ use mailbridge_fn_common::metrics::{Document, Metrics, Unit};
 use mailbridge_fn_common::tokens::fetch_token;
 use mailbridge_fn_common::{Services, logging};
 use mailbridge_service::jobs::{SecretHealth, check_secrets};
+use mailbridge_service::token_store::save_token;
 use mailbridge_store::{SecretStore, StateStore, StoreError, Tenant, TenantStatus};
 use serde::Serialize;
 use tracing::{Instrument as _, error, info, warn};
@@ -307,10 +312,19 @@ fn count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// Fetches a token for an active tenant; false (and logged) when that fails.
+/// Fetches a token for an active tenant and keeps it for the other functions; false (and
+/// logged) when no token came. A token that cannot be kept still proves the secret works:
+/// the readers then fetch their own, so that is a warning, not a failure.
 async fn probe<S, K: SecretStore>(services: &Services<S, K>, tenant: &Tenant) -> bool {
     match fetch_token(&services.clients, tenant, &services.secrets).await {
-        Ok(()) => true,
+        Ok(token) => {
+            if let Err(err) =
+                save_token(&services.secrets, &tenant.id, &tenant.client_id, &token).await
+            {
+                warn!(error = %err, "the token cannot be kept; each function fetches its own");
+            }
+            true
+        }
         Err(err) if err.is_retryable() => {
             warn!(outcome = "retry", error = %err, "no token this run; the next run tries again");
             false

@@ -13,7 +13,9 @@ use chrono::{Duration, Utc};
 use lambda_runtime::LambdaEvent;
 use mailbridge_ews_sim::preset;
 use mailbridge_fn_testkit::{Deployment, Onboarded, event, unique};
-use mailbridge_service::tenants::secret_name;
+use mailbridge_service::jobs::sync_mailbox;
+use mailbridge_service::tenants::{TenantClients, secret_name};
+use mailbridge_service::token_store::load_token;
 use mailbridge_store::{SecretStore, StateStore, TenantStatus};
 use mailbridge_token_refresh::{EventBus, ExpiryEvents, RefreshReport, handle};
 use secrecy::SecretString;
@@ -263,4 +265,31 @@ async fn the_stacks_sample_schedule_event_is_handled() {
     assert_eq!(report.tenants, 0);
     let lines = deployment.services.metrics.lines();
     assert_eq!(lines.len(), 1, "{lines:?}");
+}
+
+#[tokio::test]
+async fn the_fetched_token_is_kept_and_another_instance_syncs_with_it() {
+    let deployment = Deployment::new().await;
+    let contoso = two_tenants(&deployment).await;
+    let (id, app) = (&contoso.tenant.tenant_id, &contoso.tenant.client_id);
+
+    run(&deployment).await;
+
+    let secrets = &deployment.services.secrets;
+    let kept = load_token(secrets, id, app).await.unwrap();
+    assert!(kept.is_some(), "no token kept for the active tenant");
+    let paused = load_token(secrets, FABRIKAM, app).await.unwrap();
+    assert!(paused.is_none(), "a paused tenant's token was kept");
+    let issued = contoso.sim.world().stats().tokens_issued;
+
+    // A mailbox-sync instance of its own: its clients start empty.
+    let instance = TenantClients::new(reqwest::Client::new());
+    let state = &deployment.services.state;
+    let mailbox = &contoso.tenant.mailboxes[0];
+    let config = mailbridge_sync::SyncConfig::default();
+    Box::pin(sync_mailbox(state, secrets, &instance, mailbox, config))
+        .await
+        .unwrap();
+
+    assert_eq!(contoso.sim.world().stats().tokens_issued, issued);
 }

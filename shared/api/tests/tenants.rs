@@ -278,6 +278,9 @@ async fn rotation_replaces_the_secret_and_expiry_only_after_verification() {
 #[tokio::test]
 async fn revocation_disables_deletes_the_secret_audits_and_stops_crm_calls() {
     let (h, key_a, _) = Harness::with_two_tenants().await;
+    let token_name = mailbridge_store::access_token_name(TENANT_A);
+    let token = secrecy::SecretString::from("a-shared-app-token".to_owned());
+    h.app.secrets().put(&token_name, &token).await.unwrap();
 
     let answer = req("POST", &format!("/v1/tenants/{TENANT_A}/revoke"))
         .key(ADMIN_KEY)
@@ -293,6 +296,11 @@ async fn revocation_disables_deletes_the_secret_audits_and_stops_crm_calls() {
         "{reason}"
     );
     assert_eq!(stored_secret(&h, TENANT_A).await, None);
+    let purged = h.app.secrets().get(&token_name).await.unwrap();
+    assert!(
+        purged.is_none(),
+        "the shared app token survived the revocation"
+    );
     let trail = h
         .app
         .state()

@@ -168,6 +168,48 @@ impl TokenCache {
         }
     }
 
+    /// Whether a token for `creds` is held outside the renew-ahead margin. A fetch under way
+    /// counts as fresh: its callers share what it brings.
+    pub fn is_fresh(&self, creds: &AppCredentials) -> bool {
+        let slot = self.slot(creds);
+        match slot.state.try_lock() {
+            Ok(state) => state
+                .token
+                .as_ref()
+                .is_some_and(|token| !token.expires_within(self.renew_ahead)),
+            Err(_) => true,
+        }
+    }
+
+    /// Takes a token for `creds` that was fetched elsewhere (by another process, read from a
+    /// shared store), so that no fetch is needed while it lasts. It is kept only when it is
+    /// outside the renew-ahead margin and outlasts the token held; returns whether it was.
+    ///
+    /// A kept token gets a new serial (it is a new [`AccessToken`]), so a server refusing it
+    /// leads [`TokenCache::renew`] to fetch, as for any other token.
+    pub async fn offer(&self, creds: &AppCredentials, token: AccessToken) -> bool {
+        if token.expires_within(self.renew_ahead) {
+            return false;
+        }
+        let slot = self.slot(creds);
+        let mut state = slot.lock().await;
+        if state
+            .token
+            .as_ref()
+            .is_some_and(|held| held.expires_at() >= token.expires_at())
+        {
+            return false;
+        }
+        tracing::debug!(
+            tenant = loggable_tenant(creds),
+            op = "token_offer",
+            outcome = "kept",
+            serial = token.serial()
+        );
+        state.token = Some(token);
+        true
+    }
+
     /// Drops every cached token of `tenant_id` (for example after the secret was revoked).
     ///
     /// A fetch already under way still completes for the callers waiting on it; later callers

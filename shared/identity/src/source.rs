@@ -43,6 +43,21 @@ impl TenantTokens {
     pub fn cache(&self) -> &Arc<TokenCache> {
         &self.cache
     }
+
+    /// The app's client id.
+    pub fn client_id(&self) -> &str {
+        &self.creds.client_id
+    }
+
+    /// Whether the cache holds a token for this tenant outside its renew-ahead margin.
+    pub fn is_fresh(&self) -> bool {
+        self.cache.is_fresh(&self.creds)
+    }
+
+    /// Offers the cache a token fetched elsewhere (see [`TokenCache::offer`]).
+    pub async fn offer(&self, token: AccessToken) -> bool {
+        self.cache.offer(&self.creds, token).await
+    }
 }
 
 impl TokenSource for TenantTokens {

@@ -6,6 +6,7 @@
 //! - [`send`]: mail from a user's mailbox, never twice for one idempotency key;
 //! - [`calendar`]: the mailbox's calendar for a time range, series expanded;
 //! - [`tenants`]: EWS clients per tenant from the stored tenant and its secret;
+//! - [`token_store`]: app tokens shared through the secret store;
 //! - [`jobs`]: syncing one mailbox, finding the due ones, watching secrets expire;
 //! - [`ops`]: the HTTP API's operations carried out with all of the above.
 
@@ -14,6 +15,7 @@ pub mod jobs;
 pub mod ops;
 pub mod send;
 pub mod tenants;
+pub mod token_store;
 pub mod verify;
 
 pub use calendar::{CalendarEntry, CalendarError, CalendarView};

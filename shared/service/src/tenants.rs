@@ -11,10 +11,10 @@ use mailbridge_identity::{
 use mailbridge_store::{SecretStore, Tenant, TenantStatus};
 use secrecy::ExposeSecret;
 
+use crate::token_store::load_token;
+
 /// Where a tenant's client secret is kept in the secret store.
-pub fn secret_name(tenant: &str) -> String {
-    format!("tenants/{}/client-secret", tenant.to_ascii_lowercase())
-}
+pub use mailbridge_store::client_secret_name as secret_name;
 
 /// Why no client could be made for a tenant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,10 +47,21 @@ pub enum ClientError {
 
 /// EWS clients by tenant. A client holds the tenant's credentials; a rotated or revoked
 /// secret needs [`TenantClients::forget`].
+///
+/// Before a client is handed out, a missing or nearly expired token is topped up from the
+/// token the token refresh keeps in the secret store ([`crate::token_store`]), so a
+/// process fetches from the identity platform itself only when no stored token will do.
 pub struct TenantClients {
     http: reqwest::Client,
     caches: Mutex<HashMap<String, Arc<TokenCache>>>,
-    clients: Mutex<HashMap<String, Arc<EwsClient<TenantTokens>>>>,
+    clients: Mutex<HashMap<String, Entry>>,
+}
+
+/// A tenant's client and the token source it uses.
+#[derive(Clone)]
+struct Entry {
+    client: Arc<EwsClient<TenantTokens>>,
+    tokens: TenantTokens,
 }
 
 impl TenantClients {
@@ -84,13 +95,15 @@ impl TenantClients {
                     .unwrap_or_else(|| "not active".into()),
             });
         }
-        if let Some(client) = self
+        let known = self
             .clients
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&tenant.id)
-        {
-            return Ok(client.clone());
+            .cloned();
+        if let Some(entry) = known {
+            top_up(&entry.tokens, secrets).await;
+            return Ok(entry.client);
         }
         let secret = secrets
             .get(&secret_name(&tenant.id))
@@ -126,14 +139,19 @@ impl TenantClients {
             .ews_endpoint
             .as_deref()
             .unwrap_or(EXCHANGE_ONLINE_EWS);
-        let client = EwsClient::new(self.http.clone(), endpoint, TenantTokens::new(cache, creds))
+        let tokens = TenantTokens::new(cache, creds);
+        let client = EwsClient::new(self.http.clone(), endpoint, tokens.clone())
             .map_err(|e| endpoint_error(e.to_string()))?;
-        let client = Arc::new(client);
+        let entry = Entry {
+            client: Arc::new(client),
+            tokens,
+        };
+        top_up(&entry.tokens, secrets).await;
         self.clients
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(tenant.id.clone(), client.clone());
-        Ok(client)
+            .insert(tenant.id.clone(), entry.clone());
+        Ok(entry.client)
     }
 
     /// Drops a tenant's client and cached tokens (after a rotation or a revocation).
@@ -150,5 +168,34 @@ impl TenantClients {
         {
             cache.forget(tenant);
         }
+    }
+}
+
+/// Offers `tokens` the stored app token when the one held will not do. Failing to read it
+/// is no reason to fail the caller: the client then fetches its own token.
+async fn top_up<K: SecretStore>(tokens: &TenantTokens, secrets: &K) {
+    if tokens.is_fresh() {
+        return;
+    }
+    match load_token(secrets, tokens.tenant_id(), tokens.client_id()).await {
+        Ok(Some(token)) => {
+            let kept = tokens.offer(token).await;
+            tracing::debug!(
+                tenant = tokens.tenant_id(),
+                op = "token_top_up",
+                outcome = if kept { "stored_token" } else { "not_newer" }
+            );
+        }
+        Ok(None) => tracing::debug!(
+            tenant = tokens.tenant_id(),
+            op = "token_top_up",
+            outcome = "none_stored"
+        ),
+        Err(err) => tracing::warn!(
+            tenant = tokens.tenant_id(),
+            op = "token_top_up",
+            error = %err,
+            "the stored app token cannot be read; fetching one instead"
+        ),
     }
 }

@@ -9,11 +9,13 @@ use chrono::{Duration as Days, Utc};
 use mailbridge_ews_sim::Simulator;
 use mailbridge_ews_sim::model::SeedSpec;
 use mailbridge_ews_sim::preset::{PresetTenant, contoso};
+use mailbridge_identity::{AppCredentials, Authority, ClientSecret, TokenClient};
 use mailbridge_service::jobs::JobError;
 use mailbridge_service::jobs::{
     SecretHealth, check_secrets, due_mailboxes, secret_health, sync_mailbox,
 };
 use mailbridge_service::tenants::{ClientError, TenantClients, secret_name};
+use mailbridge_service::token_store::{purge_token, save_token};
 use mailbridge_store::{
     Expect, LocalSecretFile, Mailbox, MailboxStatus, SecretStore, SqliteStore, StateStore, Tenant,
     TenantStatus,
@@ -22,7 +24,7 @@ use mailbridge_sync::SyncConfig;
 use secrecy::SecretString;
 
 struct Env {
-    _sim: Simulator,
+    sim: Simulator,
     preset: PresetTenant,
     store: SqliteStore,
     secrets: LocalSecretFile,
@@ -90,7 +92,7 @@ async fn start(expires_in_days: i64) -> Env {
         store.put_mailbox(&mailbox, Expect::Absent).await.unwrap();
     }
     Env {
-        _sim: sim,
+        sim,
         preset,
         store,
         secrets,
@@ -238,4 +240,51 @@ async fn an_expired_secret_pauses_the_tenant_with_one_clear_status_and_no_retrie
         "{err}"
     );
     assert!(!err.is_retryable());
+}
+
+#[tokio::test]
+async fn a_token_kept_in_the_secret_store_spares_every_instance_its_own_fetch() {
+    let env = start(300).await;
+    let tenant = env
+        .store
+        .get_tenant(&env.preset.tenant_id)
+        .await
+        .unwrap()
+        .unwrap();
+    // The token refresh's part: one fetch, kept in the secret store.
+    let authority = Authority::new(&env.sim.base_url()).unwrap();
+    let token = TokenClient::new(reqwest::Client::new(), authority)
+        .fetch(&AppCredentials::new(
+            &tenant.id,
+            &tenant.client_id,
+            ClientSecret::new(env.preset.client_secret.as_str()),
+        ))
+        .await
+        .unwrap();
+    save_token(&env.secrets, &tenant.id, &tenant.client_id, &token)
+        .await
+        .unwrap();
+    let issued = env.sim.world().stats().tokens_issued;
+
+    // Each mailbox is synced by a Lambda instance of its own, with its own clients.
+    for address in &env.preset.mailboxes {
+        let instance = TenantClients::new(reqwest::Client::new());
+        let config = SyncConfig::default();
+        sync_mailbox(&env.store, &env.secrets, &instance, address, config)
+            .await
+            .unwrap();
+    }
+    assert_eq!(env.sim.world().stats().tokens_issued, issued);
+
+    // Without a stored token, every instance asks the identity platform itself.
+    purge_token(&env.secrets, &tenant.id).await.unwrap();
+    for address in &env.preset.mailboxes {
+        let instance = TenantClients::new(reqwest::Client::new());
+        let config = SyncConfig::default();
+        sync_mailbox(&env.store, &env.secrets, &instance, address, config)
+            .await
+            .unwrap();
+    }
+    let instances = u64::try_from(env.preset.mailboxes.len()).unwrap();
+    assert_eq!(env.sim.world().stats().tokens_issued, issued + instances);
 }

@@ -20,6 +20,6 @@ mod state;
 pub use error::{SecretError, StoreError};
 pub use local_secrets::LocalSecretFile;
 pub use model::*;
-pub use secret::{SecretStore, check_name};
+pub use secret::{SecretStore, access_token_name, check_name, client_secret_name};
 pub use sqlite::SqliteStore;
 pub use state::{StateStore, StoreResult};

@@ -49,6 +49,16 @@ impl<T: SecretStore> SecretStore for std::sync::Arc<T> {
     }
 }
 
+/// Where a tenant's client secret is kept.
+pub fn client_secret_name(tenant: &str) -> String {
+    format!("tenants/{}/client-secret", tenant.to_ascii_lowercase())
+}
+
+/// Where the token refresh keeps a tenant's current app token for every other function.
+pub fn access_token_name(tenant: &str) -> String {
+    format!("tenants/{}/access-token", tenant.to_ascii_lowercase())
+}
+
 /// Checks a secret name: `a-z 0-9 - _ . /` segments, no empty or dot-only segment.
 pub fn check_name(name: &str) -> Result<(), SecretError> {
     let refuse = |reason| {

@@ -14,10 +14,7 @@ const WALK_PAGE: usize = 500;
 /// Expiries this close (in days) are flagged.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
 
-/// The secret name of a tenant's client secret.
-pub fn secret_name(tenant: &str) -> String {
-    format!("tenants/{tenant}/client-secret")
-}
+pub use mailbridge_store::client_secret_name as secret_name;
 
 /// The instant a secret given with expiry `date` is taken to lapse: the start of that day
 /// in UTC, the earliest reading of a date-only expiry.

@@ -382,10 +382,14 @@ where
         Ok(())
     })
     .await?;
-    // LIMIT: Operations has no call to drop what a runner caches for a tenant (tokens,
-    // clients); runners must check the tenant's status before using them.
+    // LIMIT: Operations has no call to drop what another process caches in memory for a
+    // tenant (tokens, clients); runners check the tenant's status before using them.
     app.secrets.delete(&secret_name(&tenant.id)).await?;
-    let detail = json!({ "at": now, "secret_deleted": true });
+    // The shared app token too: it stays valid for up to an hour after the secret is gone.
+    app.secrets
+        .delete(&mailbridge_store::access_token_name(&tenant.id))
+        .await?;
+    let detail = json!({ "at": now, "secret_deleted": true, "token_purged": true });
     audit_tenant(&app.state, &tenant.id, &actor, "tenant.revoke", &detail).await?;
     tracing::info!(outcome = "revoked", "tenant revoked");
 

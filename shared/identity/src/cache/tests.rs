@@ -1,4 +1,4 @@
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use super::*;
 use crate::fake_idp::FakeIdp;
@@ -278,4 +278,42 @@ async fn each_client_id_of_a_tenant_has_its_own_token() {
 
     assert_ne!(first.serial(), second.serial());
     assert_eq!(idp.hits("contoso.example"), 2);
+}
+
+#[tokio::test]
+async fn an_offered_token_saves_the_fetch_until_a_server_refuses_it() {
+    let idp = FakeIdp::start().await;
+    let cache = TokenCache::new(idp.client());
+    let creds = creds("contoso.example");
+    assert!(!cache.is_fresh(&creds));
+
+    let stored = AccessToken::new(
+        "from-the-store",
+        SystemTime::now() + Duration::from_hours(1),
+    );
+    assert!(cache.offer(&creds, stored.clone()).await);
+    assert!(cache.is_fresh(&creds));
+    let used = cache.token(&creds).await.unwrap();
+    assert_eq!(used.bearer(), "from-the-store");
+    assert_eq!(idp.hits("contoso.example"), 0);
+
+    let renewed = cache.renew(&creds, &used).await.unwrap();
+    assert_ne!(renewed.bearer(), "from-the-store");
+    assert_eq!(idp.hits("contoso.example"), 1);
+}
+
+#[tokio::test]
+async fn an_offer_that_would_not_last_or_is_older_is_refused() {
+    let idp = FakeIdp::start().await;
+    let cache = TokenCache::new(idp.client());
+    let creds = creds("contoso.example");
+
+    let nearly_gone = AccessToken::new("short", SystemTime::now() + Duration::from_mins(2));
+    assert!(!cache.offer(&creds, nearly_gone).await);
+    assert!(!cache.is_fresh(&creds));
+
+    let held = cache.token(&creds).await.unwrap();
+    let older = AccessToken::new("older", held.expires_at() - Duration::from_mins(10));
+    assert!(!cache.offer(&creds, older).await);
+    assert_eq!(cache.token(&creds).await.unwrap().serial(), held.serial());
 }
