@@ -130,6 +130,27 @@ pub async fn verify(http: &reqwest::Client, input: &VerifyInput) -> Verification
     }
 }
 
+/// The identity platform's word on expiry set against the administrator's date: a secret
+/// it calls expired while the date given is still ahead is most likely another, older
+/// secret's value handed over with the new secret's date.
+fn with_expiry_check(mut finding: Finding, given: Option<NaiveDate>) -> Finding {
+    let today = Utc::now().date_naive();
+    if finding.stage == SetupStage::SecretExpired
+        && let Some(given) = given
+        && given >= today
+    {
+        finding.cause = format!(
+            "{} The expiry date given ({given}) is still ahead, so the value handed over is most likely an older secret's, not the one created with that date.",
+            finding.cause.trim_end()
+        );
+        finding.fix = format!(
+            "{} Copy the value of the secret that expires on {given} (it is shown only right after it was created; if it was not copied, create another).",
+            finding.fix.trim_end()
+        );
+    }
+    finding
+}
+
 fn expiry_warnings(expires: Option<NaiveDate>) -> Vec<String> {
     let Some(expires) = expires else {
         return vec!["no expiry date was given for the client secret: enter the date shown under Certificates & secrets, so mailbridge can warn before it lapses".into()];
@@ -204,7 +225,7 @@ impl Run {
             started,
             token,
             |_| "an app-only token for Exchange was issued".into(),
-            identity_finding,
+            |err| with_expiry_check(identity_finding(err), input.secret_expires),
         )?;
         if let Some(finding) = missing_role(token.bearer()) {
             self.steps.push(Step {

@@ -116,7 +116,15 @@ async fn an_expired_secret_is_named_and_near_expiry_is_flagged() {
             secret.expires = yesterday;
         }
     });
-    assert_stage(&env.run(&env.input()).await, SetupStage::SecretExpired);
+    let v = env.run(&env.input()).await;
+    assert_stage(&v, SetupStage::SecretExpired);
+    // The date handed over (300 days ahead) contradicts the identity platform.
+    let finding = v.finding.unwrap();
+    assert!(finding.cause.contains("older secret"), "{finding:?}");
+    let mut input = env.input();
+    input.secret_expires = Some(Utc::now().date_naive() - Duration::days(1));
+    let finding = env.run(&input).await.finding.unwrap();
+    assert!(!finding.cause.contains("older secret"), "{finding:?}");
 
     let env = start().await;
     let mut input = env.input();
