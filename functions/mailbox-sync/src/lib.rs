@@ -7,13 +7,24 @@
 //! | outcome | reported as failed | why |
 //! | --- | --- | --- |
 //! | synced | no | done |
-//! | throttled, network, store unavailable, another sync running | yes | may succeed later |
+//! | throttled | yes, hidden for Exchange's back-off first | may succeed after the back-off |
+//! | network, store unavailable, another sync running | yes | may succeed later |
 //! | tenant paused, mailbox unknown, mass-delete brake | no | needs a person (see its record) |
 //! | malformed body | yes | after the queue's `maxReceiveCount` it lands in the dead-letter queue |
 //! | not started, invocation nearly out of time | yes | the next delivery runs it |
 //!
+//! A throttled message is hidden with SQS `ChangeMessageVisibility` for the back-off
+//! Exchange asked for ([`back_off`] has the rule), so it comes back then rather than after
+//! the queue's visibility timeout; if the queue refuses, it comes back after that timeout.
+//! Every other retried message comes back after the queue's visibility timeout.
+//!
 //! Each batch with failed syncs (retried or not) writes the `SyncErrors` metric as an
 //! Embedded Metric Format line, which the `sync-errors` alarm reads.
+
+pub mod back_off;
+pub mod visibility;
+
+use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::Utc;
@@ -26,13 +37,18 @@ use mailbridge_store::{SecretStore, StateStore};
 use mailbridge_sync::SyncConfig;
 use tracing::{Instrument as _, error, info, warn};
 
+use crate::back_off::{receive_count, redelivery_delay};
+pub use crate::visibility::{MessageVisibility, SqsVisibility, VisibilityError};
+
 /// The function's name in logs.
 pub const FUNCTION: &str = "mailbox-sync";
 
 /// Syncs the mailbox of every message in the batch, one after the other, and reports the
-/// ones SQS should deliver again.
-pub async fn handle<S: StateStore, K: SecretStore>(
+/// ones SQS should deliver again; a throttled one is first hidden on `queue` for the
+/// back-off Exchange asked for.
+pub async fn handle<S: StateStore, K: SecretStore, Q: MessageVisibility>(
     services: &Services<S, K>,
+    queue: &Q,
     event: LambdaEvent<SqsEvent>,
 ) -> SqsBatchResponse {
     let (batch, context) = event.into_parts();
@@ -44,7 +60,7 @@ pub async fn handle<S: StateStore, K: SecretStore>(
         };
         let (response, counts) =
             sqs_batch::process(&batch.records, context.deadline(), async |record| {
-                run(services, record, config.clone()).await
+                run(services, queue, record, config.clone()).await
             })
             .await;
         // The alarm `sync-errors` reads this metric (`infra/monitoring.md`): one per
@@ -79,8 +95,9 @@ fn count(n: usize) -> i64 {
 }
 
 /// Runs one message and logs what became of it.
-pub async fn run<S: StateStore, K: SecretStore>(
+pub async fn run<S: StateStore, K: SecretStore, Q: MessageVisibility>(
     services: &Services<S, K>,
+    queue: &Q,
     record: &SqsMessage,
     config: SyncConfig,
 ) -> Outcome {
@@ -129,7 +146,14 @@ pub async fn run<S: StateStore, K: SecretStore>(
                 })
                 .sum()
         });
+        let delay = result
+            .as_ref()
+            .err()
+            .and_then(|err| redelivery_delay(err, receive_count(record)));
         let outcome = classify(result.map(|_| ()));
+        if let (Outcome::Retry { .. }, Some(delay)) = (&outcome, delay) {
+            hide(queue, record, delay).await;
+        }
         match &outcome {
             Outcome::Done => {
                 info!(
@@ -144,6 +168,7 @@ pub async fn run<S: StateStore, K: SecretStore>(
                     outcome = "retry",
                     reason = request.reason(),
                     error = %reason,
+                    back_off_ms = delay.map(millis),
                     "sync failed; SQS delivers it again"
                 );
             }
@@ -163,9 +188,34 @@ pub async fn run<S: StateStore, K: SecretStore>(
     .await
 }
 
-// LIMIT: a throttled mailbox's message comes back after the queue's visibility timeout,
-// not after the back-off Exchange asked for (which the mailbox record keeps); changing the
-// message's visibility to match would need the SQS client here.
+/// Hides `record` on `queue` for `delay`. A failure is only logged: the message is still
+/// reported for redelivery and comes back after the queue's visibility timeout instead.
+async fn hide<Q: MessageVisibility>(queue: &Q, record: &SqsMessage, delay: Duration) {
+    let message_id = record.message_id.as_deref().unwrap_or("");
+    let Some(receipt_handle) = record.receipt_handle.as_deref() else {
+        warn!(
+            message_id,
+            back_off_ms = millis(delay),
+            "a message without a receipt handle cannot be delayed; it returns after the \
+             queue's visibility timeout"
+        );
+        return;
+    };
+    if let Err(err) = queue.hide_for(receipt_handle, delay).await {
+        warn!(
+            message_id,
+            back_off_ms = millis(delay),
+            error = %err,
+            "cannot delay the message for the back-off; it returns after the queue's \
+             visibility timeout"
+        );
+    }
+}
+
+fn millis(delay: Duration) -> u64 {
+    u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Maps a sync's result to what SQS should do with its message.
 pub fn classify(result: Result<(), JobError>) -> Outcome {
     match result {

@@ -4,18 +4,25 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use aws_sdk_sqs::types::MessageSystemAttributeName;
 use chrono::Duration;
 use lambda_runtime::LambdaEvent;
 use mailbridge_ews_sim::preset;
 use mailbridge_ews_sim::{Refusal, ThrottlePolicy};
 use mailbridge_fn_testkit::{Deployment, event};
-use mailbridge_mailbox_sync::handle;
+use mailbridge_mailbox_sync::{SqsVisibility, handle};
 use mailbridge_store::{Expect, Folder, StateStore, TenantStatus};
 
 fn events_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/events")
+}
+
+/// The deployment's sync queue, where a throttled message is hidden for its back-off.
+fn queue(deployment: &Deployment) -> SqsVisibility {
+    SqsVisibility::from_settings(deployment.sqs(), &deployment.services.settings).unwrap()
 }
 
 fn failures(response: &SqsBatchResponse) -> Vec<&str> {
@@ -36,6 +43,7 @@ async fn a_sync_message_syncs_the_mailbox_into_dynamodb() {
 
     let response = handle(
         &deployment.services,
+        &queue(&deployment),
         event(events_dir().join("sync-request.json"), &[]),
     )
     .await;
@@ -95,8 +103,11 @@ async fn malformed_and_throttled_messages_are_retried_and_a_paused_tenant_is_not
         ..ThrottlePolicy::default()
     });
 
+    // The receipt handles are not the queue's: hiding the throttled message fails, and it
+    // is still reported, to come back after the queue's visibility timeout.
     let response = handle(
         &deployment.services,
+        &queue(&deployment),
         event(events_dir().join("mixed-batch.json"), &[]),
     )
     .await;
@@ -140,11 +151,87 @@ async fn malformed_and_throttled_messages_are_retried_and_a_paused_tenant_is_not
 }
 
 #[tokio::test]
+async fn a_throttled_message_comes_back_after_exchanges_back_off() {
+    let deployment = Deployment::new().await;
+    let contoso = deployment.contoso(3, Duration::days(300)).await;
+    // Every request is refused with a 1.5 s hint: the client waits it out four times, then
+    // gives up and the handler gets the throttle.
+    contoso.sim.world().set_throttle(ThrottlePolicy {
+        max_concurrency: 0,
+        refusal: Refusal::ServerBusyFault,
+        back_off_ms: 1_500,
+        ..ThrottlePolicy::default()
+    });
+    let sqs = deployment.sqs();
+    let url = deployment.queue_url();
+    sqs.send_message()
+        .queue_url(url)
+        .message_body(r#"{"mailbox":"anna.berg@contoso.example","reason":"scheduled"}"#)
+        .send()
+        .await
+        .unwrap();
+    // Received as Lambda's poller would, hidden for five minutes unless the handler says
+    // otherwise.
+    let received = sqs
+        .receive_message()
+        .queue_url(url)
+        .visibility_timeout(300)
+        .send()
+        .await
+        .unwrap();
+    let message = &received.messages()[0];
+    let id = message.message_id().unwrap();
+    let batch = event(
+        events_dir().join("received-sync-request.json"),
+        &[
+            ("message_id", id),
+            ("receipt_handle", message.receipt_handle().unwrap()),
+        ],
+    );
+
+    let response = handle(&deployment.services, &queue(&deployment), batch).await;
+    let returned = Instant::now();
+
+    assert_eq!(failures(&response), [id]);
+    let mut back = None;
+    while returned.elapsed() < std::time::Duration::from_secs(20) {
+        let polled = sqs
+            .receive_message()
+            .queue_url(url)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .unwrap();
+        if let Some(message) = polled.messages().first() {
+            back = Some((returned.elapsed(), message.clone()));
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (after, message) = back.expect("the message is back within 20 s, not after 5 minutes");
+    // Hidden for the hint rounded up to 2 s, counted from just before the handler returned.
+    assert!(
+        after >= std::time::Duration::from_secs(1),
+        "back after {after:?}"
+    );
+    assert!(
+        after <= std::time::Duration::from_secs(5),
+        "back after {after:?}"
+    );
+    assert_eq!(message.message_id(), Some(id));
+    let receive_count = message
+        .attributes()
+        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount));
+    assert_eq!(receive_count.map(String::as_str), Some("2"));
+}
+
+#[tokio::test]
 async fn a_message_for_an_unknown_mailbox_is_dropped_not_retried() {
     let deployment = Deployment::new().await;
 
     let response = handle(
         &deployment.services,
+        &queue(&deployment),
         event(events_dir().join("sync-request.json"), &[]),
     )
     .await;
@@ -159,7 +246,7 @@ async fn messages_are_not_started_when_the_invocation_is_nearly_out_of_time() {
     let mut batch: LambdaEvent<SqsEvent> = event(events_dir().join("sync-request.json"), &[]);
     batch.context.deadline = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap() + 5_000;
 
-    let response = handle(&deployment.services, batch).await;
+    let response = handle(&deployment.services, &queue(&deployment), batch).await;
 
     assert_eq!(
         failures(&response),
@@ -198,7 +285,7 @@ async fn the_stacks_sample_events_are_handled() {
             .iter()
             .filter_map(|r| r.message_id.clone())
             .collect();
-        let response = handle(&deployment.services, batch).await;
+        let response = handle(&deployment.services, &queue(&deployment), batch).await;
         for failure in &response.batch_item_failures {
             assert!(
                 ids.contains(&failure.item_identifier),
