@@ -4,6 +4,8 @@
 //!   app-only token and reads the mailbox's contacts and calendar through `shared/ews`.
 //! - `mailbridge serve`: the API, the scheduler and the sync worker in one process.
 //! - `mailbridge simulate`: runs the simulator until interrupted, for other clients to use.
+//! - `mailbridge verify`: checks an app registration against a test mailbox and names the
+//!   fix when a step fails; with `--data` it stores the verified tenant for `serve`.
 
 // The command's job is to print; everything else logs through tracing.
 #![allow(clippy::print_stdout)]
@@ -14,10 +16,12 @@ mod demo_sync;
 mod runner;
 mod serve;
 mod simulate;
+mod verify;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage:
+/// The command's help, printed by `mailbridge help` and `mailbridge verify --help`.
+pub(crate) const USAGE: &str = "usage:
   mailbridge demo                  run the local demo against the Exchange simulator
   mailbridge serve [options]       run the API, scheduler and sync worker until Ctrl-C
       --port N                     API on 127.0.0.1:N (default 8080)
@@ -29,7 +33,24 @@ const USAGE: &str = "usage:
       --contacts N                 seed the test mailbox with N contacts (default 50)
       --events N                   and N single events (default 20)
       --recurring N                and N recurring series (default 4)
-      --latency-ms N               add N ms to every EWS request (default 0)";
+      --latency-ms N               add N ms to every EWS request (default 0)
+  mailbridge verify [options]      verify an app registration against a test mailbox
+      --tenant-id ID               directory (tenant) id
+      --client-id ID               application (client) id
+      --mailbox ADDRESS            an ordinary, licensed mailbox of the tenant to test with
+      --secret-expires YYYY-MM-DD  the secret's expiry, as Entra ID shows it
+      --secret-file PATH           read the client secret from PATH; without it from
+                                   MAILBRIDGE_CLIENT_SECRET, else one line of standard input
+                                   (never a flag: ps and shell history would keep it)
+      --send-test                  also send a test message from the mailbox to itself
+      --authority URL              identity authority (default Microsoft's)
+      --ews-url URL                EWS endpoint (default Exchange Online's)
+      --json                       print the outcome as JSON
+      --data DIR                   when verified, store the tenant for `serve --data DIR`
+      --name NAME                  the stored tenant's name (default: its id)
+      --simulator                  verify against a simulator started here; the flags left
+                                   out take its tenant's values
+    exit status: 0 verified, 1 cannot be verified, 2 bad usage, 3 verified but not stored";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -52,6 +73,7 @@ async fn main() -> ExitCode {
             Ok(options) => serve::run(options).await,
             Err(err) => Err(err),
         },
+        Some("verify") => return verify::run(&args[1..]).await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

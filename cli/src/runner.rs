@@ -74,7 +74,8 @@ impl Drop for Running {
     }
 }
 
-fn open_stores(dir: &Path) -> Result<(SqliteStore, LocalSecretFile), String> {
+/// Opens (creating when new) the state database and the secret file in `dir`.
+pub(crate) fn open_stores(dir: &Path) -> Result<(SqliteStore, LocalSecretFile), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let store = SqliteStore::open(dir.join("state.db"))
         .map_err(|e| format!("opening {}: {e}", dir.join("state.db").display()))?;
