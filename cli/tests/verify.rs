@@ -10,8 +10,9 @@ use std::process::{Command, Stdio};
 use chrono::{Days, Utc};
 use mailbridge_ews_sim::preset::{PresetTenant, contoso};
 use mailbridge_ews_sim::{Simulator, World};
-use mailbridge_store::TenantStatus;
-use mailbridge_store::{LocalSecretFile, MailboxStatus, SecretStore, SqliteStore, StateStore};
+use mailbridge_store::{
+    LocalSecretFile, MailboxStatus, SecretStore, SqliteStore, StateStore, TenantStatus,
+};
 use secrecy::ExposeSecret;
 
 /// Where the command reads the secret from.
