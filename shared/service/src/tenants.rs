@@ -45,8 +45,9 @@ pub enum ClientError {
     },
 }
 
-/// EWS clients by tenant. A client holds the tenant's credentials; a rotated or revoked
-/// secret needs [`TenantClients::forget`].
+/// EWS clients by tenant. A client holds the tenant's credentials and is made anew once the
+/// tenant record changes (a rotation writes it, wherever it ran); a revoked secret also
+/// needs [`TenantClients::forget`] to drop the cached tokens.
 ///
 /// Before a client is handed out, a missing or nearly expired token is topped up from the
 /// token the token refresh keeps in the secret store ([`crate::token_store`]), so a
@@ -57,11 +58,15 @@ pub struct TenantClients {
     clients: Mutex<HashMap<String, Entry>>,
 }
 
-/// A tenant's client and the token source it uses.
+/// A tenant's client, the token source it uses, and the version of the tenant record it
+/// was made from.
 #[derive(Clone)]
 struct Entry {
     client: Arc<EwsClient<TenantTokens>>,
     tokens: TenantTokens,
+    /// A rotation (in another process, say the admin API's) writes the tenant record, so a
+    /// newer version means the stored secret may have changed: the client is made anew.
+    tenant_version: mailbridge_store::Version,
 }
 
 impl TenantClients {
@@ -100,6 +105,7 @@ impl TenantClients {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&tenant.id)
+            .filter(|entry| entry.tenant_version == tenant.version)
             .cloned();
         if let Some(entry) = known {
             top_up(&entry.tokens, secrets).await;
@@ -145,6 +151,7 @@ impl TenantClients {
         let entry = Entry {
             client: Arc::new(client),
             tokens,
+            tenant_version: tenant.version,
         };
         top_up(&entry.tokens, secrets).await;
         self.clients

@@ -3,12 +3,12 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod harness;
+
 use std::time::Duration;
 
 use chrono::{Duration as Days, Utc};
-use mailbridge_ews_sim::Simulator;
-use mailbridge_ews_sim::model::SeedSpec;
-use mailbridge_ews_sim::preset::{PresetTenant, contoso};
+use harness::start;
 use mailbridge_identity::{AppCredentials, Authority, ClientSecret, TokenClient};
 use mailbridge_service::jobs::JobError;
 use mailbridge_service::jobs::{
@@ -16,90 +16,8 @@ use mailbridge_service::jobs::{
 };
 use mailbridge_service::tenants::{ClientError, TenantClients, secret_name};
 use mailbridge_service::token_store::{purge_token, save_token};
-use mailbridge_store::{
-    Expect, LocalSecretFile, Mailbox, MailboxStatus, SecretStore, SqliteStore, StateStore, Tenant,
-    TenantStatus,
-};
+use mailbridge_store::{SecretStore, StateStore, TenantStatus};
 use mailbridge_sync::SyncConfig;
-use secrecy::SecretString;
-
-struct Env {
-    sim: Simulator,
-    preset: PresetTenant,
-    store: SqliteStore,
-    secrets: LocalSecretFile,
-    clients: TenantClients,
-    _dir: TempDir,
-}
-
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-async fn start(expires_in_days: i64) -> Env {
-    let sim = Simulator::start().await.unwrap();
-    let preset = contoso(sim.world()).unwrap();
-    sim.world()
-        .seed(
-            &preset.mailboxes[0],
-            &SeedSpec {
-                contacts: 12,
-                events: 2,
-                seed: 1,
-                ..SeedSpec::default()
-            },
-        )
-        .unwrap();
-    let dir = std::env::temp_dir().join(format!("mailbridge-jobs-{:016x}", fastrand::u64(..)));
-    std::fs::create_dir_all(&dir).unwrap();
-    let secrets = LocalSecretFile::open(dir.join("secrets.bin"), dir.join("secrets.key")).unwrap();
-    let store = SqliteStore::in_memory().unwrap();
-    let tenant = Tenant {
-        id: preset.tenant_id.clone(),
-        name: "Contoso".into(),
-        client_id: preset.client_id.clone(),
-        secret_expires: Some(Utc::now() + Days::days(expires_in_days)),
-        status: TenantStatus::Active,
-        status_reason: None,
-        authority: Some(sim.base_url()),
-        ews_endpoint: Some(sim.ews_url()),
-        api_key_hashes: Vec::new(),
-        version: 0,
-    };
-    store.put_tenant(&tenant, Expect::Absent).await.unwrap();
-    secrets
-        .put(
-            &secret_name(&tenant.id),
-            &SecretString::from(preset.client_secret.clone()),
-        )
-        .await
-        .unwrap();
-    for address in &preset.mailboxes {
-        let mailbox = Mailbox {
-            address: address.clone(),
-            tenant: tenant.id.clone(),
-            status: MailboxStatus::Active,
-            attention: None,
-            last_sync: None,
-            last_error: None,
-            back_off_until: None,
-            version: 0,
-        };
-        store.put_mailbox(&mailbox, Expect::Absent).await.unwrap();
-    }
-    Env {
-        sim,
-        preset,
-        store,
-        secrets,
-        clients: TenantClients::new(reqwest::Client::new()),
-        _dir: TempDir(dir),
-    }
-}
 
 #[tokio::test]
 async fn due_mailboxes_sync_with_the_stored_credentials_and_are_not_due_again_at_once() {
