@@ -14,9 +14,9 @@ use mailbridge_service::jobs::JobError;
 use mailbridge_service::jobs::{
     SecretHealth, check_secrets, due_mailboxes, secret_health, sync_mailbox,
 };
-use mailbridge_service::tenants::{ClientError, TenantClients, secret_name};
+use mailbridge_service::tenants::{ClientError, TenantClients};
 use mailbridge_service::token_store::{purge_token, save_token};
-use mailbridge_store::{SecretStore, StateStore, TenantStatus};
+use mailbridge_store::{StateStore, TenantStatus};
 use mailbridge_sync::SyncConfig;
 
 #[tokio::test]
