@@ -106,10 +106,10 @@ pub fn parse(bytes: &[u8]) -> Result<Node, XmlError> {
                         "elements are nested more than {MAX_DEPTH} deep"
                     )));
                 }
-                stack.push(element(&resolved, &start)?);
+                stack.push(element(&resolved, &start, position)?);
             }
             Event::Empty(start) => {
-                let node = element(&resolved, &start)?;
+                let node = element(&resolved, &start, position)?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(node),
                     None => return Ok(node),
@@ -125,13 +125,17 @@ pub fn parse(bytes: &[u8]) -> Result<Node, XmlError> {
                 }
             }
             Event::Text(text) => {
+                let text = text.xml10_content();
+                check_chars(&text, position)?;
                 if let Some(node) = stack.last_mut() {
-                    node.text.push_str(&text.xml10_content());
+                    node.text.push_str(&text);
                 }
             }
             Event::CData(data) => {
+                let text = data.xml10_content();
+                check_chars(&text, position)?;
                 if let Some(node) = stack.last_mut() {
-                    node.text.push_str(&data.xml10_content());
+                    node.text.push_str(&text);
                 }
             }
             Event::GeneralRef(reference) => {
@@ -142,6 +146,9 @@ pub fn parse(bytes: &[u8]) -> Result<Node, XmlError> {
                     Some(c) => c,
                     None => predefined(&reference)?,
                 };
+                // A reference must name a character a document could hold (XML 1.0,
+                // Legal Character): `&#x1;` is as ill-formed as a literal U+0001.
+                check_chars(c.encode_utf8(&mut [0; 4]), position)?;
                 if let Some(node) = stack.last_mut() {
                     node.text.push(c);
                 }
@@ -157,7 +164,35 @@ pub fn parse(bytes: &[u8]) -> Result<Node, XmlError> {
     }
 }
 
-fn element(resolved: &ResolveResult<'_>, start: &BytesStart<'_>) -> Result<Node, XmlError> {
+/// Refuses characters XML 1.0 does not allow in a document at all (most C0 controls,
+/// U+FFFE and U+FFFF), as Exchange's parser does: quick-xml passes them through.
+fn check_chars(text: &str, position: u64) -> Result<(), XmlError> {
+    // Every such character is an ASCII control or one of EF BF BE / EF BF BF in UTF-8.
+    let bytes = text.as_bytes();
+    let bad = bytes.iter().enumerate().find_map(|(at, &byte)| match byte {
+        b'\t' | b'\n' | b'\r' => None,
+        0..0x20 => Some(u32::from(byte)),
+        0xEF => match bytes.get(at + 1..at + 3) {
+            Some([0xBF, 0xBE]) => Some(0xFFFE),
+            Some([0xBF, 0xBF]) => Some(0xFFFF),
+            _ => None,
+        },
+        _ => None,
+    });
+    match bad {
+        None => Ok(()),
+        Some(code) => Err(XmlError(format!(
+            "not well-formed XML near byte {position}: the character U+{code:04X} is not \
+             allowed in XML 1.0"
+        ))),
+    }
+}
+
+fn element(
+    resolved: &ResolveResult<'_>,
+    start: &BytesStart<'_>,
+    position: u64,
+) -> Result<Node, XmlError> {
     let name = start.local_name().as_ref().to_owned();
     let ns = match resolved {
         ResolveResult::Bound(ns) => match ns.as_ref() {
@@ -182,6 +217,8 @@ fn element(resolved: &ResolveResult<'_>, start: &BytesStart<'_>) -> Result<Node,
         let value = attr
             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .map_err(|e| XmlError(format!("bad attribute value on {name}: {e}")))?;
+        check_chars(&value, position)
+            .map_err(|e| XmlError(format!("{} (in an attribute of {name})", e.0)))?;
         attrs.push((
             attr.key.local_name().as_ref().to_owned(),
             value.into_owned(),
@@ -390,6 +427,34 @@ mod tests {
         }
         let deep = "<a>".repeat(100) + &"</a>".repeat(100);
         assert!(parse(deep.as_bytes()).unwrap_err().0.contains("nested"));
+    }
+
+    #[test]
+    fn characters_xml_cannot_carry_are_refused_literal_or_by_reference() {
+        for (doc, code) in [
+            ("<a>bell\u{7}</a>", "U+0007"),
+            ("<a>&#x1;</a>", "U+0001"),
+            ("<a>&#11;</a>", "U+000B"),
+            ("<a><![CDATA[\u{1F}]]></a>", "U+001F"),
+            ("<a>\u{FFFE}</a>", "U+FFFE"),
+            ("<a>&#xFFFF;</a>", "U+FFFF"),
+            ("<a k=\"&#xC;\"/>", "U+000C"),
+            ("<a><b k=\"x\u{8}\">y</b></a>", "U+0008"),
+        ] {
+            let err = parse(doc.as_bytes()).unwrap_err().0;
+            assert!(err.contains(code), "{doc:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn carriage_returns_survive_only_as_references_and_every_plane_is_allowed() {
+        let node = parse(
+            "<a k=\"&#xD;&#x9;\r\n\">x\r\ny\rz&#xD;&#xA;\u{10FFFF}&#x10FFFD;\u{FFFD}</a>"
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(node.text, "x\ny\nz\r\n\u{10FFFF}\u{10FFFD}\u{FFFD}");
+        assert_eq!(node.attr("k"), Some("\r\t "));
     }
 
     #[test]
