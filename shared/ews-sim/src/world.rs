@@ -87,6 +87,9 @@ pub struct Delivery {
     pub kind: String,
     /// What was sent, with `from`, `sent` and `internet_message_id` filled in.
     pub message: Message,
+    /// The body, as the sender wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<crate::model::Body>,
     /// Extended properties the sender stamped (such as an idempotency key).
     pub extended: Vec<crate::model::ExtendedProperty>,
 }
@@ -138,11 +141,14 @@ pub struct Stats {
     pub tokens_refused: u64,
 }
 
-/// One recorded EWS exchange, for tests that check every response against the schema.
+/// One recorded EWS exchange, for tests that check every request and response against
+/// the schema.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
     /// The operation, or `-` when the request never named one.
     pub op: String,
+    /// The request body as it arrived (invalid UTF-8 replaced).
+    pub request: String,
     /// HTTP status.
     pub status: u16,
     /// The response body.
@@ -530,15 +536,16 @@ impl World {
         *lock(&self.stats) = Stats::default();
     }
 
-    /// Starts (or with `false` stops) keeping a copy of every EWS response.
+    /// Starts (or with `false` stops) keeping a copy of every EWS request and response.
     pub fn record_responses(&self, on: bool) {
         *lock(&self.recorder) = on.then(Vec::new);
     }
 
-    pub(crate) fn record(&self, op: &str, status: u16, body: &str) {
+    pub(crate) fn record(&self, op: &str, request: &[u8], status: u16, body: &str) {
         if let Some(list) = lock(&self.recorder).as_mut() {
             list.push(Recorded {
                 op: op.to_owned(),
+                request: String::from_utf8_lossy(request).into_owned(),
                 status,
                 body: body.to_owned(),
             });

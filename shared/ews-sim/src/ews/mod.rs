@@ -58,7 +58,7 @@ pub(crate) async fn endpoint(
     let (reply, damage) = serve(&world, &headers, &body, &mut op).await;
     match reply {
         Reply::Xml(status, xml) => {
-            world.record(op, status.as_u16(), &xml);
+            world.record(op, &body, status.as_u16(), &xml);
             match damage {
                 Some(Injected::MalformedBody) => xml_response(status, corrupt(&xml)),
                 Some(Injected::TruncatedBody) => {
@@ -69,11 +69,11 @@ pub(crate) async fn endpoint(
             }
         }
         Reply::Unauthorized(failure) => {
-            world.record(op, 401, "");
+            world.record(op, &body, 401, "");
             unauthorized(failure.as_ref())
         }
         Reply::Forbidden(reason) => {
-            world.record(op, 403, &reason);
+            world.record(op, &body, 403, &reason);
             let mut response = (StatusCode::FORBIDDEN, reason.clone()).into_response();
             if let Ok(value) = HeaderValue::from_str(&format!("4030001;reason=\"{reason}\"")) {
                 response.headers_mut().insert("x-ms-diagnostics", value);
@@ -83,13 +83,13 @@ pub(crate) async fn endpoint(
         Reply::Throttled(throttled, op) => {
             world.count(|s| s.throttled += 1);
             let response = throttle_response(&throttled, op);
-            if let Some(body) = response.1.as_deref() {
-                world.record(op, response.0.status().as_u16(), body);
+            if let Some(xml) = response.1.as_deref() {
+                world.record(op, &body, response.0.status().as_u16(), xml);
             }
             response.0
         }
         Reply::Html500 => {
-            world.record(op, 500, "");
+            world.record(op, &body, 500, "");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 [(header::CONTENT_TYPE, "text/html")],

@@ -146,8 +146,8 @@ fn create_one(
                 event.organizer = Some(owner.clone());
             }
             if invitations == Invitations::Send && event.is_meeting {
-                let invite = invitation(event, &content.common, "meeting_request");
-                deliver(ctx, &owner, invite.0, invite.1, "meeting_request");
+                let invite = invitation(event, "meeting_request");
+                deliver(ctx, &owner, invite, &content.common, "meeting_request");
             }
             ("t:CalendarItem", FolderKind::Calendar)
         }
@@ -166,13 +166,7 @@ fn create_one(
                 let domain = owner.address.rsplit('@').next().unwrap_or("example.com");
                 message.internet_message_id = format!("<{}@{domain}>", crate::idp::new_guid());
                 let copy = message.clone();
-                deliver(
-                    ctx,
-                    &owner,
-                    copy,
-                    content.common.extended.clone(),
-                    "message",
-                );
+                deliver(ctx, &owner, copy, &content.common, "message");
                 if disposition == Disposition::SendOnly {
                     return Ok(None);
                 }
@@ -255,17 +249,13 @@ fn check_sendable(message: &Message, common: &crate::model::Common) -> Result<()
 }
 
 /// The message an invitation, update or cancellation of `event` sends to its attendees.
-pub(crate) fn invitation(
-    event: &crate::model::Event,
-    common: &crate::model::Common,
-    kind: &str,
-) -> (Message, Vec<crate::model::ExtendedProperty>) {
+pub(crate) fn invitation(event: &crate::model::Event, kind: &str) -> Message {
     let prefix = match kind {
         "meeting_cancellation" => "Canceled: ",
         "meeting_update" => "Updated: ",
         _ => "",
     };
-    let message = Message {
+    Message {
         subject: Some(format!(
             "{prefix}{}",
             event.subject.clone().unwrap_or_default()
@@ -273,15 +263,16 @@ pub(crate) fn invitation(
         to: event.required.iter().map(|a| a.person.clone()).collect(),
         cc: event.optional.iter().map(|a| a.person.clone()).collect(),
         ..Message::default()
-    };
-    (message, common.extended.clone())
+    }
 }
 
+/// Puts `message` in the outbox with the extended properties and body of `common` (the
+/// sent item's, or the meeting's for an invitation).
 pub(crate) fn deliver(
     ctx: &Ctx<'_>,
     owner: &Person,
     mut message: Message,
-    extended: Vec<crate::model::ExtendedProperty>,
+    common: &crate::model::Common,
     kind: &str,
 ) {
     message.from.get_or_insert_with(|| owner.clone());
@@ -290,6 +281,7 @@ pub(crate) fn deliver(
         mailbox: owner.address.clone(),
         kind: kind.to_owned(),
         message,
-        extended,
+        body: common.body.clone(),
+        extended: common.extended.clone(),
     });
 }

@@ -80,15 +80,20 @@ fn delete_one(
         && cancellations == Some(true)
         && let ItemData::Event(event) = &item.content.data
     {
-        let (mut message, extended) =
-            invitation(event, &item.content.common, "meeting_cancellation");
+        let mut message = invitation(event, "meeting_cancellation");
         if let ItemRef::Occurrence { original_start, .. } = target.item {
             message.subject = message
                 .subject
                 .map(|s| format!("{s} ({})", original_start.format("%Y-%m-%d %H:%M")));
         }
         let owner = Person::new(ctx.store.address());
-        deliver(ctx, &owner, message, extended, "meeting_cancellation");
+        deliver(
+            ctx,
+            &owner,
+            message,
+            &item.content.common,
+            "meeting_cancellation",
+        );
     }
     let now = ctx.now;
     if let ItemRef::Occurrence { original_start, .. } = target.item {

@@ -156,9 +156,9 @@ fn update_one(
         && notify == Some(true)
         && event.is_meeting
     {
-        let (message, extended) = invitation(event, &item.content.common, "meeting_update");
+        let message = invitation(event, "meeting_update");
         let owner = Person::new(ctx.store.address());
-        deliver(ctx, &owner, message, extended, "meeting_update");
+        deliver(ctx, &owner, message, &item.content.common, "meeting_update");
     }
     let element = match &item.content.data {
         ItemData::Contact(_) => "t:Contact",
