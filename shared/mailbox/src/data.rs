@@ -260,86 +260,38 @@ impl ItemData {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// Checks limits and shapes a backend could not store.
-    pub fn validate(&self) -> Result<(), DataError> {
-        let mut texts: Vec<(&'static str, &str)> = Vec::new();
-        match self {
-            ItemData::Contact(c) => {
-                if c.emails.len() > 3 {
-                    return Err(DataError::field("emails", "at most three addresses"));
-                }
-                for email in &c.emails {
-                    check_email("emails", email)?;
-                }
-                for (name, value) in [
-                    ("given_name", &c.given_name),
-                    ("middle_name", &c.middle_name),
-                    ("surname", &c.surname),
-                    ("nickname", &c.nickname),
-                    ("display_name", &c.display_name),
-                    ("company", &c.company),
-                    ("department", &c.department),
-                    ("job_title", &c.job_title),
-                    ("business_phone", &c.business_phone),
-                    ("mobile_phone", &c.mobile_phone),
-                    ("home_phone", &c.home_phone),
-                    ("notes", &c.notes),
-                ] {
-                    if let Some(v) = value {
-                        texts.push((name, v));
-                    }
-                }
-                check_categories(&c.categories)?;
-            }
-            ItemData::Event(e) => {
-                if e.end < e.start {
-                    return Err(DataError::field("end", "must not be before start"));
-                }
-                if e.attendees.len() > MAX_ATTENDEES {
-                    return Err(DataError::field("attendees", "too many attendees"));
-                }
-                for a in &e.attendees {
-                    check_email("attendees.email", &a.email)?;
-                }
-                if let Some(r) = &e.recurrence {
-                    check_recurrence(r)?;
-                }
-                for (name, value) in [
-                    ("subject", &e.subject),
-                    ("body", &e.body),
-                    ("location", &e.location),
-                    ("time_zone", &e.time_zone),
-                ] {
-                    if let Some(v) = value {
-                        texts.push((name, v));
-                    }
-                }
-                if let Some(show_as) = &e.show_as
-                    && !matches!(
-                        show_as.as_str(),
-                        "Free" | "Tentative" | "Busy" | "OOF" | "WorkingElsewhere" | "NoData"
-                    )
-                {
-                    return Err(DataError::field(
-                        "show_as",
-                        "must be Free, Tentative, Busy, OOF or WorkingElsewhere",
-                    ));
-                }
-                check_categories(&e.categories)?;
-            }
-        }
-        for (name, text) in texts {
-            if text.chars().count() > MAX_FIELD_CHARS {
-                return Err(DataError::field(name, "is too long"));
-            }
-        }
-        Ok(())
-    }
-
     /// The same data in canonical form: text trimmed with `\n` line ends, empty values
     /// dropped, e-mail addresses trimmed. Two versions that mean the same normalise equal.
     #[must_use]
     pub fn normalized(&self) -> ItemData {
+        self.rebuilt(canonical_text)
+    }
+
+    /// The data as a mailbox should store it: every text exactly as given (surrounding
+    /// spaces, tabs and `\r` included), except that a value that is empty or only white
+    /// space is dropped, since the canonical form counts it as no value and a mailbox keeps
+    /// none. E-mail addresses lose surrounding white space, which is no part of an address.
+    /// Its canonical form is that of `self`.
+    #[must_use]
+    pub fn stored(&self) -> ItemData {
+        self.rebuilt(kept_text)
+    }
+
+    /// A copy with every free text passed through `text`; the rest as the canonical form
+    /// has it.
+    fn rebuilt(&self, text: fn(Option<&String>) -> Option<String>) -> ItemData {
+        let address = |value: Option<&Address>| {
+            let a = value?;
+            let a = Address {
+                street: text(a.street.as_ref()),
+                city: text(a.city.as_ref()),
+                state: text(a.state.as_ref()),
+                postal_code: text(a.postal_code.as_ref()),
+                country: text(a.country.as_ref()),
+            };
+            (!a.is_empty()).then_some(a)
+        };
+        let categories = |list: &[String]| list.iter().filter_map(|c| text(Some(c))).collect();
         match self {
             ItemData::Contact(c) => ItemData::Contact(ContactData {
                 given_name: text(c.given_name.as_ref()),
@@ -350,7 +302,11 @@ impl ItemData {
                 company: text(c.company.as_ref()),
                 department: text(c.department.as_ref()),
                 job_title: text(c.job_title.as_ref()),
-                emails: c.emails.iter().filter_map(|e| text(Some(e))).collect(),
+                emails: c
+                    .emails
+                    .iter()
+                    .filter_map(|e| canonical_text(Some(e)))
+                    .collect(),
                 business_phone: text(c.business_phone.as_ref()),
                 mobile_phone: text(c.mobile_phone.as_ref()),
                 home_phone: text(c.home_phone.as_ref()),
@@ -368,8 +324,9 @@ impl ItemData {
                 end: e.end,
                 all_day: e.all_day,
                 // Exchange always reports a zone; an event planned without one is in UTC.
-                time_zone: text(e.time_zone.as_ref()).or_else(|| Some(UTC_ZONE.to_owned())),
-                show_as: text(e.show_as.as_ref()).filter(|s| s != "Busy"),
+                time_zone: canonical_text(e.time_zone.as_ref())
+                    .or_else(|| Some(UTC_ZONE.to_owned())),
+                show_as: canonical_text(e.show_as.as_ref()).filter(|s| s != "Busy"),
                 reminder_minutes: e.reminder_minutes,
                 attendees: e
                     .attendees
@@ -440,158 +397,14 @@ fn from_json<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, DataError>
     serde_path_to_error::deserialize(&mut reader).map_err(DataError::json)
 }
 
-fn text(value: Option<&String>) -> Option<String> {
+/// A text in canonical form: `\n` line ends, trimmed, `None` when nothing is left.
+fn canonical_text(value: Option<&String>) -> Option<String> {
     let value = value?.replace("\r\n", "\n").replace('\r', "\n");
     let trimmed = value.trim();
     (!trimmed.is_empty()).then(|| trimmed.to_owned())
 }
 
-fn address(value: Option<&Address>) -> Option<Address> {
-    let a = value?;
-    let a = Address {
-        street: text(a.street.as_ref()),
-        city: text(a.city.as_ref()),
-        state: text(a.state.as_ref()),
-        postal_code: text(a.postal_code.as_ref()),
-        country: text(a.country.as_ref()),
-    };
-    (!a.is_empty()).then_some(a)
-}
-
-fn categories(list: &[String]) -> Vec<String> {
-    list.iter().filter_map(|c| text(Some(c))).collect()
-}
-
-fn check_email(field: &'static str, email: &str) -> Result<(), DataError> {
-    let email = email.trim();
-    let valid = email.len() <= 320
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    if valid {
-        Ok(())
-    } else {
-        Err(DataError::field(field, "is not an e-mail address"))
-    }
-}
-
-fn check_categories(list: &[String]) -> Result<(), DataError> {
-    if list.len() > MAX_CATEGORIES {
-        return Err(DataError::field("categories", "too many categories"));
-    }
-    if list.iter().any(|c| c.chars().count() > 255) {
-        return Err(DataError::field("categories", "a category is too long"));
-    }
-    Ok(())
-}
-
-const DAYS: [&str; 10] = [
-    "Sunday",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Day",
-    "Weekday",
-    "WeekendDay",
-];
-const INDEXES: [&str; 5] = ["First", "Second", "Third", "Fourth", "Last"];
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
-fn check_recurrence(r: &RecurrenceData) -> Result<(), DataError> {
-    let one_of = |field, value: &str, allowed: &[&str]| {
-        if allowed.contains(&value) {
-            Ok(())
-        } else {
-            Err(DataError::field(field, "is not a name Exchange knows"))
-        }
-    };
-    let interval = |i: u32| {
-        if (1..=999).contains(&i) {
-            Ok(())
-        } else {
-            Err(DataError::field("recurrence.interval", "must be 1 to 999"))
-        }
-    };
-    let day_of_month = |d: u32| {
-        if (1..=31).contains(&d) {
-            Ok(())
-        } else {
-            Err(DataError::field(
-                "recurrence.day_of_month",
-                "must be 1 to 31",
-            ))
-        }
-    };
-    match &r.pattern {
-        RecurrencePattern::Daily { interval: i } => interval(*i)?,
-        RecurrencePattern::Weekly { interval: i, days } => {
-            interval(*i)?;
-            if days.is_empty() {
-                return Err(DataError::field(
-                    "recurrence.days",
-                    "needs at least one day",
-                ));
-            }
-            for d in days {
-                one_of("recurrence.days", d, &DAYS[..7])?;
-            }
-        }
-        RecurrencePattern::AbsoluteMonthly {
-            interval: i,
-            day_of_month: d,
-        } => {
-            interval(*i)?;
-            day_of_month(*d)?;
-        }
-        RecurrencePattern::RelativeMonthly {
-            interval: i,
-            day,
-            index,
-        } => {
-            interval(*i)?;
-            one_of("recurrence.day", day, &DAYS)?;
-            one_of("recurrence.index", index, &INDEXES)?;
-        }
-        RecurrencePattern::AbsoluteYearly {
-            day_of_month: d,
-            month,
-        } => {
-            day_of_month(*d)?;
-            one_of("recurrence.month", month, &MONTHS)?;
-        }
-        RecurrencePattern::RelativeYearly { day, index, month } => {
-            one_of("recurrence.day", day, &DAYS)?;
-            one_of("recurrence.index", index, &INDEXES)?;
-            one_of("recurrence.month", month, &MONTHS)?;
-        }
-    }
-    match (r.end, r.count) {
-        (Some(_), Some(_)) => Err(DataError::field(
-            "recurrence",
-            "give an end date or a count, not both",
-        )),
-        (Some(end), None) if end < r.start => Err(DataError::field(
-            "recurrence.end",
-            "must not be before start",
-        )),
-        (None, Some(0)) => Err(DataError::field("recurrence.count", "must be at least 1")),
-        _ => Ok(()),
-    }
+/// A text exactly as given, `None` when it is empty or only white space.
+fn kept_text(value: Option<&String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty()).cloned()
 }

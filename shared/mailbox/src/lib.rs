@@ -1,6 +1,7 @@
 //! The protocol-neutral mailbox: what the sync engine knows of a mailbox.
 //!
-//! - [`data`]: contacts and events, their validation, canonical form and content hash;
+//! - [`data`]: contacts and events, their canonical form and content hash, and their
+//!   validation ([`ItemData::validate`]);
 //! - [`merge`]: field-level comparison and merging, with the documented conflict rule;
 //! - [`backend`]: the [`MailboxBackend`] trait, implemented over EWS by `mailbridge-ews`
 //!   and later over Microsoft Graph.
@@ -9,6 +10,7 @@ pub mod backend;
 pub mod data;
 mod error;
 pub mod merge;
+mod validate;
 
 pub use backend::{
     BackendError, BackendResult, Change, DeltaPage, FETCH_BATCH, FolderKind, ItemRef,

@@ -217,3 +217,53 @@ fn match_keys_fold_case_and_spaces() {
     assert_eq!(a.match_emails(), ["ada@example.com"]);
     assert_eq!(ItemData::Contact(ContactData::default()).match_name(), None);
 }
+
+#[test]
+fn stored_form_keeps_text_exact_and_drops_only_blank_values() {
+    let exact = "  <b>&amp;</b> ]]>\tline\r\nnext\rlast \u{1F600}e\u{301}  ";
+    let item = ItemData::Contact(ContactData {
+        given_name: Some(exact.into()),
+        notes: Some(exact.into()),
+        company: Some(" \r\n\t ".into()),
+        nickname: Some(String::new()),
+        business_address: Some(Address {
+            street: Some(exact.into()),
+            city: Some("   ".into()),
+            ..Address::default()
+        }),
+        home_address: Some(Address {
+            city: Some("\r\n".into()),
+            ..Address::default()
+        }),
+        categories: vec![exact.into(), " ".into()],
+        ..contact("Ada", "Berg", " ada@example.com\t")
+    });
+    let ItemData::Contact(stored) = item.stored() else {
+        panic!("a contact")
+    };
+    assert_eq!(stored.given_name.as_deref(), Some(exact));
+    assert_eq!(stored.notes.as_deref(), Some(exact));
+    assert_eq!((stored.company, stored.nickname), (None, None));
+    let street = stored.business_address.and_then(|a| a.street);
+    assert_eq!(street.as_deref(), Some(exact));
+    assert_eq!(stored.home_address, None);
+    assert_eq!(stored.categories, [exact]);
+    assert_eq!(stored.emails, ["ada@example.com"]);
+    // What a mailbox stores means the same as what was given.
+    assert_eq!(item.stored().content_hash(), item.content_hash());
+    assert_eq!(item.stored().normalized(), item.normalized());
+
+    let event = ItemData::Event(EventData {
+        subject: Some(exact.into()),
+        body: Some(exact.into()),
+        location: Some("\t".into()),
+        ..event()
+    });
+    let ItemData::Event(stored) = event.stored() else {
+        panic!("an event")
+    };
+    assert_eq!(stored.subject.as_deref(), Some(exact));
+    assert_eq!(stored.body.as_deref(), Some(exact));
+    assert_eq!(stored.location, None);
+    assert_eq!(stored.time_zone.as_deref(), Some("UTC"));
+}
