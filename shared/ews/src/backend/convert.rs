@@ -261,9 +261,11 @@ fn attendees(list: &[AttendeeData], optional: bool) -> Vec<Attendee> {
         .collect()
 }
 
-/// Writes neutral data as a new EWS item stamped with `crm_id`.
+/// Writes neutral data as a new EWS item stamped with `crm_id`. Text goes as it was given
+/// (surrounding spaces and `\r` included), so that the mailbox holds what the user typed;
+/// only blank values are left out ([`ItemData::stored`]).
 pub(crate) fn to_item(data: &ItemData, crm_id: &str) -> Result<Item, Unwritable> {
-    let data = data.normalized();
+    let data = data.stored();
     Ok(match &data {
         ItemData::Contact(c) => {
             let mut contact = Contact {
@@ -328,10 +330,11 @@ pub(crate) fn to_item(data: &ItemData, crm_id: &str) -> Result<Item, Unwritable>
     })
 }
 
-/// The field updates that turn `old` into `new`.
+/// The field updates that turn `old` into `new`: the fields whose meaning changed, each
+/// written exactly as `new` has it.
 pub(crate) fn updates(old: &ItemData, new: &ItemData) -> Result<Updates, Unwritable> {
     let fields = mailbridge_mailbox::changed_fields(old, new);
-    let new = new.normalized();
+    let new = new.stored();
     match &new {
         ItemData::Contact(c) => {
             let mut list = Vec::new();
@@ -419,5 +422,72 @@ pub(crate) fn updates(old: &ItemData, new: &ItemData) -> Result<Updates, Unwrita
             }
             Ok(Updates::CalendarItem(list))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+
+    const EXACT: &str = "  <b>&amp;</b> ]]>\tone\r\ntwo\rthree \u{1F600}e\u{301}  ";
+
+    #[test]
+    fn text_goes_out_and_comes_back_exactly_as_given() {
+        let contact = ItemData::Contact(ContactData {
+            given_name: Some(EXACT.into()),
+            display_name: Some(format!("{EXACT}!")),
+            notes: Some(EXACT.into()),
+            business_address: Some(Address {
+                street: Some(EXACT.into()),
+                ..Address::default()
+            }),
+            emails: vec!["ada@example.com".into()],
+            categories: vec![EXACT.into()],
+            ..ContactData::default()
+        });
+        let item = to_item(&contact, "crm-1").unwrap();
+        assert_eq!(from_item(&item), Some(contact));
+
+        let event = ItemData::Event(EventData {
+            subject: Some(EXACT.into()),
+            body: Some(EXACT.into()),
+            location: Some(EXACT.into()),
+            start: Utc.with_ymd_and_hms(2027, 3, 1, 9, 0, 0).unwrap(),
+            end: Utc.with_ymd_and_hms(2027, 3, 1, 10, 0, 0).unwrap(),
+            all_day: false,
+            time_zone: Some("UTC".into()),
+            show_as: Some("Free".into()),
+            reminder_minutes: Some(15),
+            attendees: vec![AttendeeData {
+                email: "bo@example.com".into(),
+                name: Some(EXACT.into()),
+                optional: true,
+            }],
+            recurrence: None,
+            categories: Vec::new(),
+        });
+        let item = to_item(&event, "crm-2").unwrap();
+        assert_eq!(from_item(&item), Some(event));
+    }
+
+    #[test]
+    fn updates_write_the_new_text_exactly_and_skip_changes_of_no_meaning() {
+        let old = ItemData::Contact(ContactData {
+            surname: Some("Berg".into()),
+            notes: Some("old".into()),
+            ..ContactData::default()
+        });
+        let new = ItemData::Contact(ContactData {
+            surname: Some(" Berg\r\n".into()),
+            notes: Some(EXACT.into()),
+            company: Some(" \t ".into()),
+            ..ContactData::default()
+        });
+        let Updates::Contact(list) = updates(&old, &new).unwrap() else {
+            panic!("contact updates")
+        };
+        assert_eq!(list, [ContactUpdate::Notes(Some(EXACT.into()))]);
     }
 }
