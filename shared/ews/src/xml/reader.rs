@@ -10,6 +10,7 @@ use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 
 use super::Ns;
+use super::writer::is_xml_char;
 use crate::error::EwsError;
 
 /// One element start: its namespace, local name and attributes (namespace declarations
@@ -203,6 +204,11 @@ impl<R: BufRead> XmlReader<R> {
 
     /// The character data of the element just entered, with entities, character references
     /// and CDATA sections resolved. Child elements inside it are skipped.
+    ///
+    /// A character XML 1.0 does not allow (a C0 control other than tab, LF and CR, U+FFFE,
+    /// U+FFFF) becomes U+FFFD. Exchange has been seen to send such characters as references
+    /// in item text; reading them as they are would hand on a value that no EWS request, and
+    /// no mailbridge data, can carry.
     pub fn read_text(&mut self) -> Result<String, EwsError> {
         let mut text = String::new();
         let mut nested = 0usize;
@@ -210,10 +216,11 @@ impl<R: BufRead> XmlReader<R> {
             self.buf.clear();
             let event = self.inner.read_event_into(&mut self.buf).map_err(xml_err)?;
             match event {
-                Event::Text(t) if nested == 0 => text.push_str(&t.xml10_content()),
-                Event::CData(c) if nested == 0 => text.push_str(&c.xml10_content()),
+                Event::Text(t) if nested == 0 => push_xml_chars(&mut text, &t.xml10_content()),
+                Event::CData(c) if nested == 0 => push_xml_chars(&mut text, &c.xml10_content()),
                 Event::GeneralRef(r) if nested == 0 => {
                     let resolved = match r.resolve_char_ref().map_err(xml_err)? {
+                        Some(c) if !is_xml_char(c) => char::REPLACEMENT_CHARACTER,
                         Some(c) => c,
                         None => predefined_entity(&r)?,
                     };
@@ -289,6 +296,26 @@ fn namespace_of(resolved: &ResolveResult<'_>, local: &str) -> Result<Ns, EwsErro
     }
 }
 
+/// Appends `chunk`, each character XML cannot carry replaced by U+FFFD.
+fn push_xml_chars(text: &mut String, chunk: &str) {
+    // Such characters are ASCII controls or start with the byte EF (U+FFFE, U+FFFF), so
+    // most chunks are copied whole after one byte scan.
+    let suspect = chunk
+        .bytes()
+        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF);
+    if suspect {
+        text.extend(chunk.chars().map(|c| {
+            if is_xml_char(c) {
+                c
+            } else {
+                char::REPLACEMENT_CHARACTER
+            }
+        }));
+    } else {
+        text.push_str(chunk);
+    }
+}
+
 fn predefined_entity(name: &str) -> Result<char, EwsError> {
     match name {
         "lt" => Ok('<'),
@@ -352,6 +379,17 @@ mod tests {
     fn normalises_line_ends_but_keeps_char_ref_carriage_returns() {
         let got = texts("<Root><A>a\r\nb&#xD;</A></Root>");
         assert_eq!(got[0].2, "a\nb\r");
+    }
+
+    #[test]
+    fn characters_xml_cannot_carry_are_read_as_replacement_characters() {
+        let got = texts(
+            "<Root><A>a&#x1;b&#xB;c&#xFFFE;d\u{1F}e\u{FFFF}f<![CDATA[\u{8}]]>\u{FFFD}\u{FF01}&#x9;</A></Root>",
+        );
+        assert_eq!(
+            got[0].2,
+            "a\u{FFFD}b\u{FFFD}c\u{FFFD}d\u{FFFD}e\u{FFFD}f\u{FFFD}\u{FFFD}\u{FF01}\t"
+        );
     }
 
     #[test]
