@@ -205,10 +205,10 @@ impl<R: BufRead> XmlReader<R> {
     /// The character data of the element just entered, with entities, character references
     /// and CDATA sections resolved. Child elements inside it are skipped.
     ///
-    /// A character XML 1.0 does not allow (a C0 control other than tab, LF and CR, U+FFFE,
-    /// U+FFFF) becomes U+FFFD. Exchange has been seen to send such characters as references
-    /// in item text; reading them as they are would hand on a value that no EWS request, and
-    /// no mailbridge data, can carry.
+    /// A character XML 1.0 does not allow (NUL and the other C0 controls but tab, LF and
+    /// CR, U+FFFE, U+FFFF) becomes U+FFFD, whether written literally or as a reference.
+    /// Reading it as it is would hand on a value that no EWS request, and no mailbridge
+    /// data, can carry; refusing it would lose the whole response for one odd item.
     pub fn read_text(&mut self) -> Result<String, EwsError> {
         let mut text = String::new();
         let mut nested = 0usize;
@@ -218,14 +218,7 @@ impl<R: BufRead> XmlReader<R> {
             match event {
                 Event::Text(t) if nested == 0 => push_xml_chars(&mut text, &t.xml10_content()),
                 Event::CData(c) if nested == 0 => push_xml_chars(&mut text, &c.xml10_content()),
-                Event::GeneralRef(r) if nested == 0 => {
-                    let resolved = match r.resolve_char_ref().map_err(xml_err)? {
-                        Some(c) if !is_xml_char(c) => char::REPLACEMENT_CHARACTER,
-                        Some(c) => c,
-                        None => predefined_entity(&r)?,
-                    };
-                    text.push(resolved);
-                }
+                Event::GeneralRef(r) if nested == 0 => text.push(resolve_reference(&r)?),
                 Event::Start(_) => nested += 1,
                 Event::End(_) if nested == 0 => return Ok(text),
                 Event::End(_) => nested -= 1,
@@ -294,6 +287,35 @@ fn namespace_of(resolved: &ResolveResult<'_>, local: &str) -> Result<Ns, EwsErro
             "element {local} uses the undeclared prefix {prefix}"
         ))),
     }
+}
+
+/// The character a reference stands for; one XML cannot carry becomes U+FFFD.
+fn resolve_reference(reference: &str) -> Result<char, EwsError> {
+    let Some(number) = reference.strip_prefix('#') else {
+        return predefined_entity(reference);
+    };
+    // Exchange sends references to NUL and other controls in item text, which no XML
+    // parser accepts (OfficeDev/ews-managed-api#136, OfficeDev/ews-java-api#156).
+    let code = match number.strip_prefix('x') {
+        Some(hex) => u32::from_str_radix(hex, 16),
+        None => number.parse::<u32>(),
+    };
+    let code = code
+        .ok()
+        .filter(|_| {
+            number
+                .trim_start_matches('x')
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit())
+        })
+        .ok_or_else(|| EwsError::malformed(format!("bad character reference &{reference};")))?;
+    let c = char::from_u32(code)
+        .ok_or_else(|| EwsError::malformed(format!("bad character reference &{reference};")))?;
+    Ok(if is_xml_char(c) {
+        c
+    } else {
+        char::REPLACEMENT_CHARACTER
+    })
 }
 
 /// Appends `chunk`, each character XML cannot carry replaced by U+FFFD.
@@ -384,12 +406,23 @@ mod tests {
     #[test]
     fn characters_xml_cannot_carry_are_read_as_replacement_characters() {
         let got = texts(
-            "<Root><A>a&#x1;b&#xB;c&#xFFFE;d\u{1F}e\u{FFFF}f<![CDATA[\u{8}]]>\u{FFFD}\u{FF01}&#x9;</A></Root>",
+            "<Root><A>&#x0;&#0;a&#x1;b&#xB;c&#xFFFE;d\u{1F}e\u{FFFF}f<![CDATA[\u{8}]]>\u{FFFD}\u{FF01}&#x9;</A></Root>",
         );
         assert_eq!(
             got[0].2,
-            "a\u{FFFD}b\u{FFFD}c\u{FFFD}d\u{FFFD}e\u{FFFD}f\u{FFFD}\u{FFFD}\u{FF01}\t"
+            "\u{FFFD}\u{FFFD}a\u{FFFD}b\u{FFFD}c\u{FFFD}d\u{FFFD}e\u{FFFD}f\u{FFFD}\u{FFFD}\u{FF01}\t"
         );
+    }
+
+    #[test]
+    fn references_to_no_character_are_refused() {
+        for doc in ["&#x110000;", "&#xZ;", "&#+1;", "&#;", "&#X41;"] {
+            let xml = format!("<Root><A>{doc}</A></Root>");
+            let mut r = XmlReader::from_bytes(xml.as_bytes());
+            r.root().unwrap();
+            r.next_child().unwrap();
+            assert!(r.read_text().is_err(), "{doc}");
+        }
     }
 
     #[test]
