@@ -1,10 +1,12 @@
 //! The sync engine against the Exchange simulator and the embedded store: initial sync,
 //! both directions, echoes, conflicts, deletes, invalid cursors, the brake, matching,
-//! lost responses, stale change keys, concurrent runners and runs cut short.
+//! lost responses, stale change keys, concurrent runners and runs cut short; hostile text
+//! both ways (in `hostile/`).
 
 #![allow(clippy::unwrap_used)]
 
 mod harness;
+mod hostile;
 
 use mailbridge_ews_sim::Fault;
 use mailbridge_ews_sim::model::{ItemData as SimData, SeedSpec};
