@@ -41,9 +41,23 @@ async fn record(env: &Env, folder: Folder) -> ItemData {
     .unwrap()
 }
 
+/// Checks that every EWS exchange since recording started succeeded (the simulator refuses
+/// a request that is not well-formed) and that the injected element crossed only as text.
+fn assert_wire_clean(env: &Env) {
+    let recorded = env.sim.world().take_recorded();
+    assert!(recorded.len() >= 10, "only {} exchanges", recorded.len());
+    for r in recorded {
+        assert_eq!(r.status, 200, "{}: {}", r.op, r.body);
+        for xml in [&r.request, &r.body] {
+            assert!(!xml.contains(INJECTED), "{}: an element was injected", r.op);
+        }
+    }
+}
+
 /// Pushes `crm` and `crm_edit` in turn and checks the mailbox holds each exactly; returns
 /// the item's id.
 async fn push_exactly(env: &Env, folder: Folder, crm: &ItemData, crm_edit: &ItemData) -> String {
+    env.sim.world().record_responses(true);
     env.crm_write(folder, CRM_ID, Some(crm)).await;
     let report = env.sync_folder(folder).await.unwrap();
     assert_eq!(report.mailbox_created, 1, "{report:?}");
@@ -125,6 +139,7 @@ async fn hostile_contacts_sync_both_ways_without_breaking_or_injecting_xml() {
     let report = env.sync_folder(Folder::Contacts).await.unwrap();
     assert_eq!(report.crm_updated + report.mailbox_updated, 0, "{report:?}");
     env.assert_converged(Folder::Contacts).await;
+    assert_wire_clean(&env);
 }
 
 #[tokio::test]
@@ -164,4 +179,5 @@ async fn hostile_events_sync_both_ways_without_breaking_or_injecting_xml() {
     };
     assert_eq!(e.location.as_deref(), Some(MARKUP));
     env.assert_converged(Folder::Calendar).await;
+    assert_wire_clean(&env);
 }
