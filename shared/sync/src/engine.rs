@@ -311,7 +311,8 @@ pub(crate) fn record_write(
         RecordWrite {
             crm_id: crm_id.to_owned(),
             expected,
-            data: data.map(|d| d.normalized().to_json()),
+            // Exactly as written on the other side; hashes and merges compare canonical forms.
+            data: data.map(|d| d.stored().to_json()),
         },
         expected.map_or(1, |v| v + 1),
     )

@@ -181,7 +181,7 @@ pub fn plan_upsert(
             return Action::Merge {
                 crm_id,
                 expected: crm.map(|c| c.version),
-                merged: remote.data.normalized(),
+                merged: remote.data.stored(),
                 item: remote,
                 conflicts: Vec::new(),
                 matched_by: None,
@@ -245,7 +245,7 @@ fn plan_unlinked(
                 // the delete was planned): the item wins, as edits win over deletes.
                 crm_id: stamp,
                 expected: Some(version),
-                merged: remote.data.normalized(),
+                merged: remote.data.stored(),
                 item: remote,
                 conflicts: Vec::new(),
                 matched_by: Some(MatchedBy::Stamp),
@@ -272,7 +272,7 @@ fn plan_unlinked(
             return Action::Merge {
                 crm_id: derived,
                 expected: Some(version),
-                merged: remote.data.normalized(),
+                merged: remote.data.stored(),
                 item: remote,
                 conflicts: Vec::new(),
                 matched_by: None,
