@@ -4,7 +4,8 @@
 //! The rule, for a sync that Exchange throttled:
 //!
 //! - Exchange named a back-off (`BackOffMilliseconds`): that long, rounded up to whole
-//!   seconds, at least [`MIN_HINTED`];
+//!   seconds, at least [`MIN_HINTED`], and from the second delivery on at least what the
+//!   delivery before would have waited without a hint;
 //! - it named none: [`FIRST_UNHINTED`] on the first delivery, doubling with each further
 //!   delivery (`ApproximateReceiveCount`), at most [`MAX_UNHINTED`];
 //! - either way at most [`MAX_VISIBILITY`], the longest SQS accepts.
@@ -43,14 +44,24 @@ pub fn redelivery_delay(err: &JobError, receives: u32) -> Option<Duration> {
 /// The rule of this module for a throttled sync: `hint` is Exchange's back-off, if it
 /// named one. The result is whole seconds.
 pub fn throttled_delay(hint: Option<Duration>, receives: u32) -> Duration {
-    let unhinted = || {
-        let doublings = receives.saturating_sub(1).min(16);
-        FIRST_UNHINTED
-            .saturating_mul(1 << doublings)
-            .min(MAX_UNHINTED)
+    let delay = match hint {
+        None => unhinted(receives),
+        // Throttled again right after a short hint: wait at least what the delivery
+        // before would have waited without one, so a mailbox Exchange keeps refusing is
+        // not tried every second (and its message does not reach the dead-letter queue
+        // within seconds).
+        Some(hint) if receives > 1 => hint.max(MIN_HINTED).max(unhinted(receives - 1)),
+        Some(hint) => hint.max(MIN_HINTED),
     };
-    let delay = hint.map_or_else(unhinted, |hint| hint.max(MIN_HINTED));
     whole_seconds(delay).min(MAX_VISIBILITY)
+}
+
+/// The wait without a hint on the `receives`-th delivery.
+fn unhinted(receives: u32) -> Duration {
+    let doublings = receives.saturating_sub(1).min(16);
+    FIRST_UNHINTED
+        .saturating_mul(1 << doublings)
+        .min(MAX_UNHINTED)
 }
 
 /// `delay` rounded up to whole seconds: SQS counts visibility in seconds, and rounding
@@ -99,6 +110,12 @@ mod tests {
             throttled_delay(Some(Duration::ZERO), 1),
             Duration::from_secs(1)
         );
+        // Refused again and again with a short hint: the wait still grows.
+        let short = Some(Duration::from_secs(1));
+        let waits: Vec<u64> = (1..=5)
+            .map(|receives| throttled_delay(short, receives).as_secs())
+            .collect();
+        assert_eq!(waits, [1, 30, 60, 120, 240]);
     }
 
     #[test]
