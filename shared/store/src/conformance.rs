@@ -98,6 +98,7 @@ mod feed;
 mod fixtures;
 mod links;
 mod secrets;
+mod spool;
 mod sync;
 mod tenants;
 
@@ -111,6 +112,7 @@ pub async fn state_store_suite<S: StateStore>(make: impl AsyncFn() -> S) {
     links::run(&mut runner, &make).await;
     feed::run(&mut runner, &make).await;
     coordination::run(&mut runner, &make).await;
+    spool::run(&mut runner, &make).await;
     runner.finish();
 }
 

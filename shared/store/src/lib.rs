@@ -2,7 +2,8 @@
 //!
 //! - [`StateStore`]: tenants, mailboxes, per-folder sync cursors, links between CRM records
 //!   and mailbox items, the CRM-side records with their change feed, the outbox of CRM
-//!   changes still to push, leases, idempotency records and the audit trail.
+//!   changes still to push, leases, idempotency records, spooled payloads (messages waiting
+//!   for a retry) and the audit trail.
 //! - [`SecretStore`]: client secrets and cached tokens, never printable.
 //!
 //! Records are stored as documents (JSON) beside the few attributes the stores index, so a

@@ -24,6 +24,7 @@ mod directory;
 mod errors;
 mod records;
 mod schema;
+mod spool;
 mod sync_state;
 mod values;
 
@@ -292,6 +293,30 @@ impl StateStore for SqliteStore {
 
     async fn finish_idempotent(&self, scope: &str, key: &str, response: &str) -> StoreResult<()> {
         self.write(|tx| coordination::finish_idempotent(tx, scope, key, response, Utc::now()))
+    }
+
+    async fn put_spool(
+        &self,
+        mailbox: &str,
+        key: &str,
+        payload: &[u8],
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.write(|tx| spool::put(tx, mailbox, key, payload, ttl, now))
+    }
+
+    async fn get_spool(
+        &self,
+        mailbox: &str,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<u8>> {
+        self.read(|conn| spool::get(conn, mailbox, key, now))
+    }
+
+    async fn delete_spool(&self, mailbox: &str, key: &str) -> StoreResult<()> {
+        self.write(|tx| spool::delete(tx, mailbox, key))
     }
 
     async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()> {

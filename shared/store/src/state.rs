@@ -202,6 +202,37 @@ pub trait StateStore: Send + Sync {
         response: &str,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
+    // ---- spool
+
+    /// Keeps `payload` (a message waiting for a retry) under (`mailbox`, `key`) until `ttl`
+    /// after `now`, replacing whatever was spooled there before. Safe to repeat: a retry of
+    /// the same call leaves the same payload. Fails with `Invalid` when the ids cannot be
+    /// stored.
+    fn put_spool(
+        &self,
+        mailbox: &str,
+        key: &str,
+        payload: &[u8],
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// The payload spooled under (`mailbox`, `key`), whole. `NotFound` when none is (never
+    /// spooled, deleted, or lapsed by `now`); `Corrupt` when what is stored is incomplete.
+    fn get_spool(
+        &self,
+        mailbox: &str,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<u8>>> + Send;
+
+    /// Forgets the payload under (`mailbox`, `key`); no error when there is none.
+    fn delete_spool(
+        &self,
+        mailbox: &str,
+        key: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
     // ---- audit
 
     /// Appends audit events.
@@ -400,6 +431,34 @@ impl<T: StateStore> StateStore for std::sync::Arc<T> {
         response: &str,
     ) -> impl Future<Output = StoreResult<()>> + Send {
         (**self).finish_idempotent(scope, key, response)
+    }
+
+    fn put_spool(
+        &self,
+        mailbox: &str,
+        key: &str,
+        payload: &[u8],
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send {
+        (**self).put_spool(mailbox, key, payload, ttl, now)
+    }
+
+    fn get_spool(
+        &self,
+        mailbox: &str,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<u8>>> + Send {
+        (**self).get_spool(mailbox, key, now)
+    }
+
+    fn delete_spool(
+        &self,
+        mailbox: &str,
+        key: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send {
+        (**self).delete_spool(mailbox, key)
     }
 
     fn append_audit(&self, events: &[AuditEvent]) -> impl Future<Output = StoreResult<()>> + Send {

@@ -14,10 +14,10 @@ use crate::state::StoreResult;
 const APPLICATION_ID: i32 = 0x6d62_7374;
 
 /// The schema version this build writes: the number of migrations it knows.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Each entry takes the schema from its index to the next version.
-const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1];
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [V1, V2];
 
 /// Tenants, mailboxes, per-folder sync state, CRM records and their outbox, leases,
 /// idempotency records and the audit trail.
@@ -116,6 +116,19 @@ CREATE TABLE audit (
     doc TEXT NOT NULL
 );
 CREATE INDEX audit_by_mailbox ON audit (mailbox, seq);
+";
+
+/// Spooled payloads: messages waiting for a retry. A rowid table, because payloads run to
+/// megabytes and `WITHOUT ROWID` suits small rows.
+const V2: &str = "
+CREATE TABLE spool (
+    mailbox TEXT NOT NULL,
+    key TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    expires TEXT NOT NULL,
+    PRIMARY KEY (mailbox, key)
+);
+CREATE INDEX spool_by_expiry ON spool (expires);
 ";
 
 /// Brings the database to [`SCHEMA_VERSION`], refusing one that is not ours or is newer.
