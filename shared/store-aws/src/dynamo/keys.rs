@@ -15,7 +15,8 @@ pub(crate) const SK: &str = "sk";
 pub(crate) const LSK: &str = "lsk";
 /// Name of the local secondary index.
 pub(crate) const LSI: &str = "by_lsk";
-/// Epoch seconds after which `DynamoDB` may delete the item (leases, idempotency records).
+/// Epoch seconds after which `DynamoDB` may delete the item (leases, idempotency records,
+/// spooled payloads).
 pub(crate) const TTL: &str = "ttl";
 
 // LIMIT: every tenant shares one partition, and so does every mailbox, so listing them is
@@ -90,6 +91,11 @@ pub(crate) fn idempotency_pk(scope: &str, key: &str) -> String {
     format!("idem#{}#{key}", escape(scope))
 }
 
+/// The partition of one spooled payload: its head item and its parts.
+pub(crate) fn spool_pk(mailbox: &str, key: &str) -> String {
+    format!("spool#{}#{key}", escape(mailbox))
+}
+
 /// The partition of a mailbox's audit trail.
 pub(crate) fn audit_pk(mailbox: &str) -> String {
     format!("audit#{mailbox}")
@@ -105,6 +111,11 @@ mod tests {
             idempotency_pk("a#b", "c"),
             idempotency_pk("a", "b#c"),
             "scope and key must stay apart"
+        );
+        assert_ne!(
+            spool_pk("a#b", "c"),
+            spool_pk("a", "b#c"),
+            "mailbox and key must stay apart"
         );
         assert_eq!(escape("50%#x"), "50%25%23x");
         assert_ne!(

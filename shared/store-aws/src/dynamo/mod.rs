@@ -10,6 +10,7 @@ mod folder;
 mod items;
 mod keys;
 mod requests;
+mod spool;
 mod state;
 
 use std::time::Duration;

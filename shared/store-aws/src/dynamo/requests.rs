@@ -1,5 +1,5 @@
 //! The few request shapes the store sends, written once: single conditional writes,
-//! transactions, consistent reads, paged queries and batch deletes.
+//! transactions, consistent reads, paged queries and batch writes.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, WriteRequest};
+use aws_sdk_dynamodb::types::{DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
 use mailbridge_store::StoreError;
 
 use super::DynamoStateStore;
@@ -309,22 +309,52 @@ impl DynamoStateStore {
         op: &'static str,
         keys: Vec<Item>,
     ) -> Result<(), StoreError> {
-        for chunk in keys.chunks(25) {
-            let mut pending: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|key| {
-                    DeleteRequest::builder()
-                        .set_key(Some(key.clone()))
-                        .build()
-                        .map(|delete| WriteRequest::builder().delete_request(delete).build())
-                })
-                .collect::<Result<_, _>>()
-                .map_err(|err| request(&err))?;
+        let requests = keys
+            .into_iter()
+            .map(|key| {
+                DeleteRequest::builder()
+                    .set_key(Some(key))
+                    .build()
+                    .map(|delete| WriteRequest::builder().delete_request(delete).build())
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|err| request(&err))?;
+        self.write_many(op, requests).await
+    }
+
+    /// Puts whole items, 25 to a batch, unconditionally. A batch is at most 16 MB, so an
+    /// item here must stay under 640 KB (`DynamoDB` refuses items over 400 KB anyway).
+    pub(crate) async fn put_many(
+        &self,
+        op: &'static str,
+        items: Vec<Item>,
+    ) -> Result<(), StoreError> {
+        let requests = items
+            .into_iter()
+            .map(|item| {
+                PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map(|put| WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|err| request(&err))?;
+        self.write_many(op, requests).await
+    }
+
+    /// Sends writes 25 to a `BatchWriteItem`, sending again what comes back unprocessed.
+    async fn write_many(
+        &self,
+        op: &'static str,
+        requests: Vec<WriteRequest>,
+    ) -> Result<(), StoreError> {
+        for chunk in requests.chunks(25) {
+            let mut pending = chunk.to_vec();
             let mut round = 0;
             while !pending.is_empty() {
                 if round == BATCH_ROUNDS {
                     return Err(StoreError::Unavailable {
-                        detail: format!("{op}: deletes stayed unprocessed (throttled)"),
+                        detail: format!("{op}: writes stayed unprocessed (throttled)"),
                     });
                 }
                 back_off(round).await;

@@ -167,6 +167,30 @@ impl StateStore for DynamoStateStore {
         DynamoStateStore::finish_idempotent(self, scope, key, response).await
     }
 
+    async fn put_spool(
+        &self,
+        mailbox: &str,
+        key: &str,
+        payload: &[u8],
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        DynamoStateStore::put_spool(self, mailbox, key, payload, ttl, now).await
+    }
+
+    async fn get_spool(
+        &self,
+        mailbox: &str,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<u8>> {
+        DynamoStateStore::get_spool(self, mailbox, key, now).await
+    }
+
+    async fn delete_spool(&self, mailbox: &str, key: &str) -> StoreResult<()> {
+        DynamoStateStore::delete_spool(self, mailbox, key).await
+    }
+
     async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()> {
         DynamoStateStore::append_audit(self, events).await
     }
