@@ -13,7 +13,9 @@
 //!   reaches everything; a tenant key (issued by `POST /v1/tenants/{id}/api-keys`) reaches
 //!   only its tenant and that tenant's mailboxes, and anything else looks absent (404).
 //! - Exchange work (verifying credentials, syncing, sending, calendar views) is the
-//!   runner's, behind [`Operations`].
+//!   runner's, behind [`Operations`]. A send that fails in a way that may pass is spooled
+//!   and queued for a retry ([`QueuedSend`]); the runner's retry worker finishes it
+//!   ([`deliver_queued`]).
 //! - Secret values never appear in responses, errors, logs or `Debug` output.
 //!
 //! `GET /openapi.json` describes every route ([`OPENAPI_JSON`]).
@@ -24,6 +26,7 @@ mod extract;
 mod message;
 mod ops;
 mod problem;
+mod queued;
 mod request;
 mod router;
 mod routes;
@@ -40,6 +43,7 @@ pub use ops::{
     StepOutcome, VerifyReport, VerifyRequest, VerifyStep,
 };
 pub use problem::{ApiError, FieldError, PROBLEM_JSON};
+pub use queued::{Delivery, QueuedSend, SpooledSend, deliver_queued};
 pub use request::{REQUEST_ID, RouteInfo};
 pub use router::{RouteSpec, SEND_BODY_LIMIT, Verb, router, served_routes};
 pub use routes::mailboxes::MAX_CALENDAR_DAYS;

@@ -5,10 +5,13 @@
 //! runner), through [`Operations`]. The types here are part of the API's JSON.
 
 use std::future::Future;
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+
+use crate::queued::QueuedSend;
 
 /// What the API needs done against a tenant's Exchange.
 pub trait Operations: Send + Sync {
@@ -28,6 +31,25 @@ pub trait Operations: Send + Sync {
         message: &OutgoingMessage,
         idempotency_key: &str,
     ) -> impl Future<Output = Result<SendReceipt, OpsError>> + Send;
+
+    /// Puts a send on the retry queue, to be tried again after `delay`; its message is
+    /// already spooled in the state store (see [`crate::QueuedSend`]). The API calls this
+    /// when [`Operations::send`] failed in a way that may pass ([`OpsError::is_retryable`]).
+    ///
+    /// The default has no queue and refuses: the API then answers with the send's own
+    /// error, and the caller retries.
+    fn queue_send(
+        &self,
+        queued: &QueuedSend,
+        delay: Duration,
+    ) -> impl Future<Output = Result<(), OpsError>> + Send {
+        let _ = (queued, delay);
+        async {
+            Err(OpsError::Unavailable {
+                message: "this runner has no send retry queue".to_owned(),
+            })
+        }
+    }
 
     /// The mailbox's calendar between two instants, recurring series expanded (EWS
     /// `CalendarView`).
@@ -236,6 +258,15 @@ pub enum OpsError {
 }
 
 impl OpsError {
+    /// Whether the same operation may pass later without anyone changing anything
+    /// (Exchange busy or unreachable, a store unavailable).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            OpsError::Throttled { .. } | OpsError::Unavailable { .. }
+        )
+    }
+
     /// The HTTP status the API answers with.
     pub fn status(&self) -> u16 {
         match self {

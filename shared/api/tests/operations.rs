@@ -132,6 +132,10 @@ async fn a_key_reused_for_another_message_is_refused() {
 #[tokio::test]
 async fn a_failed_send_answers_by_kind_and_may_be_retried_with_the_same_key() {
     let (h, key, _) = Harness::with_two_tenants().await;
+    // Without a retry queue to take it, a throttled send is answered as it failed.
+    *h.app.ops().queue_result.lock().unwrap() = Some(OpsError::Unavailable {
+        message: "the retry queue is down".to_owned(),
+    });
     h.app.ops().send_results.lock().unwrap().extend([
         Err(OpsError::Throttled {
             retry_after_secs: 7,

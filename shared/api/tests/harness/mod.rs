@@ -9,6 +9,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -16,8 +17,8 @@ use chrono::{DateTime, Utc};
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt;
 use mailbridge_api::{
-    ApiConfig, App, CalendarEntry, Diagnosis, Operations, OpsError, OutgoingMessage, SendReceipt,
-    StepOutcome, VerifyReport, VerifyRequest, VerifyStep, hash_key,
+    ApiConfig, App, CalendarEntry, Diagnosis, Operations, OpsError, OutgoingMessage, QueuedSend,
+    SendReceipt, StepOutcome, VerifyReport, VerifyRequest, VerifyStep, hash_key,
 };
 use mailbridge_store::{LocalSecretFile, SqliteStore};
 use secrecy::ExposeSecret;
@@ -60,6 +61,12 @@ pub enum Call {
         key: String,
         subject: String,
     },
+    /// `queue_send`, with the delay in whole seconds.
+    QueueSend {
+        mailbox: String,
+        key: String,
+        delay_secs: u64,
+    },
     /// `refresh_token`.
     RefreshToken(String),
     /// `calendar_view`.
@@ -85,6 +92,10 @@ pub struct TestOps {
     pub hold_sends: Mutex<Option<Arc<Notify>>>,
     /// The outcome of the next sync request.
     pub sync_result: Mutex<Option<OpsError>>,
+    /// When set, the retry queue refuses the next send with it.
+    pub queue_result: Mutex<Option<OpsError>>,
+    /// Sends on the retry queue, oldest first.
+    pub retry_queue: Mutex<VecDeque<QueuedSend>>,
 }
 
 impl TestOps {
@@ -199,6 +210,19 @@ impl Operations for TestOps {
                 replayed: false,
             })
         })
+    }
+
+    async fn queue_send(&self, queued: &QueuedSend, delay: Duration) -> Result<(), OpsError> {
+        self.record(Call::QueueSend {
+            mailbox: queued.mailbox.clone(),
+            key: queued.idempotency_key.clone(),
+            delay_secs: delay.as_secs(),
+        });
+        if let Some(err) = self.queue_result.lock().unwrap().take() {
+            return Err(err);
+        }
+        self.retry_queue.lock().unwrap().push_back(queued.clone());
+        Ok(())
     }
 
     async fn calendar_view(
