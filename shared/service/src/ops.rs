@@ -1,15 +1,17 @@
 //! The API's [`Operations`] carried out with this crate: verification, sending, calendar
-//! views and token refresh against Exchange, and "sync now" handed to a [`SyncTrigger`]
-//! (an SQS queue in Lambda, a channel to the worker in the local runner).
+//! views and token refresh against Exchange, "sync now" handed to a [`SyncTrigger`] and
+//! sends to retry handed to a [`SendRetryQueue`] (SQS queues in Lambda, channels to the
+//! workers in the local runner).
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use mailbridge_api::{
-    CalendarEntry, Diagnosis, Operations, OpsError, OutgoingMessage, SendReceipt, StepOutcome,
-    VerifyReport, VerifyRequest, VerifyStep,
+    CalendarEntry, Diagnosis, Operations, OpsError, OutgoingMessage, QueuedSend, SendReceipt,
+    StepOutcome, VerifyReport, VerifyRequest, VerifyStep,
 };
 use mailbridge_ews::{EwsClient, EwsError};
 use mailbridge_identity::TenantTokens;
@@ -26,22 +28,60 @@ pub trait SyncTrigger: Send + Sync {
     fn trigger(&self, mailbox: &str) -> impl Future<Output = Result<(), String>> + Send;
 }
 
+/// Where sends that failed for now wait to be tried again.
+pub trait SendRetryQueue: Send + Sync {
+    /// Queues `queued` (its message is already spooled) to be tried after `delay`; an error
+    /// says why it could not be queued.
+    fn enqueue(
+        &self,
+        queued: &QueuedSend,
+        delay: Duration,
+    ) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// No retry queue: every send to retry is refused, so the API answers with the send's own
+/// error.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoRetryQueue;
+
+impl SendRetryQueue for NoRetryQueue {
+    async fn enqueue(&self, _queued: &QueuedSend, _delay: Duration) -> Result<(), String> {
+        Err("this runner has no send retry queue".to_owned())
+    }
+}
+
 /// [`Operations`] over the state and secret stores and the tenants' EWS clients.
-pub struct ServiceOps<S, K, T> {
+pub struct ServiceOps<S, K, T, R = NoRetryQueue> {
     store: Arc<S>,
     secrets: Arc<K>,
     clients: Arc<TenantClients>,
     trigger: T,
+    retry: R,
 }
 
 impl<S: StateStore, K: SecretStore, T: SyncTrigger> ServiceOps<S, K, T> {
-    /// Operations over these stores and clients.
+    /// Operations over these stores and clients, without a retry queue (see
+    /// [`ServiceOps::with_retry_queue`]).
     pub fn new(store: Arc<S>, secrets: Arc<K>, clients: Arc<TenantClients>, trigger: T) -> Self {
         ServiceOps {
             store,
             secrets,
             clients,
             trigger,
+            retry: NoRetryQueue,
+        }
+    }
+}
+
+impl<S: StateStore, K: SecretStore, T: SyncTrigger, R: SendRetryQueue> ServiceOps<S, K, T, R> {
+    /// The same operations, queueing sends that failed for now on `retry`.
+    pub fn with_retry_queue<Q: SendRetryQueue>(self, retry: Q) -> ServiceOps<S, K, T, Q> {
+        ServiceOps {
+            store: self.store,
+            secrets: self.secrets,
+            clients: self.clients,
+            trigger: self.trigger,
+            retry,
         }
     }
 
@@ -75,6 +115,33 @@ impl<S: StateStore, K: SecretStore, T: SyncTrigger> ServiceOps<S, K, T> {
     }
 }
 
+/// The API's message as the sender takes it: attachments decoded from base64.
+pub fn outgoing_mail(message: &OutgoingMessage) -> Result<OutgoingMail, OpsError> {
+    let mut attachments = Vec::with_capacity(message.attachments.len());
+    for a in &message.attachments {
+        let content = base64::engine::general_purpose::STANDARD
+            .decode(a.content_base64.trim())
+            .map_err(|_| OpsError::InvalidInput {
+                field: "attachments.content_base64".into(),
+                reason: "is not valid base64".into(),
+            })?;
+        attachments.push(Attachment {
+            name: a.name.clone(),
+            content_type: a.content_type.clone(),
+            content,
+        });
+    }
+    Ok(OutgoingMail {
+        to: message.to.clone(),
+        cc: message.cc.clone(),
+        bcc: message.bcc.clone(),
+        subject: message.subject.clone(),
+        text: message.text.clone(),
+        html: message.html.clone(),
+        attachments,
+    })
+}
+
 fn unavailable(err: impl std::fmt::Display) -> OpsError {
     OpsError::Unavailable {
         message: err.to_string(),
@@ -93,7 +160,13 @@ fn ews_error(err: &EwsError) -> OpsError {
     }
 }
 
-impl<S: StateStore, K: SecretStore, T: SyncTrigger> Operations for ServiceOps<S, K, T> {
+impl<S, K, T, R> Operations for ServiceOps<S, K, T, R>
+where
+    S: StateStore,
+    K: SecretStore,
+    T: SyncTrigger,
+    R: SendRetryQueue,
+{
     async fn verify(&self, request: &VerifyRequest) -> VerifyReport {
         let input = VerifyInput {
             tenant_id: request.tenant_id.clone(),
@@ -141,29 +214,7 @@ impl<S: StateStore, K: SecretStore, T: SyncTrigger> Operations for ServiceOps<S,
         message: &OutgoingMessage,
         idempotency_key: &str,
     ) -> Result<SendReceipt, OpsError> {
-        let mut attachments = Vec::new();
-        for a in &message.attachments {
-            let content = base64::engine::general_purpose::STANDARD
-                .decode(a.content_base64.trim())
-                .map_err(|_| OpsError::InvalidInput {
-                    field: "attachments.content_base64".into(),
-                    reason: "is not valid base64".into(),
-                })?;
-            attachments.push(Attachment {
-                name: a.name.clone(),
-                content_type: a.content_type.clone(),
-                content,
-            });
-        }
-        let mail = OutgoingMail {
-            to: message.to.clone(),
-            cc: message.cc.clone(),
-            bcc: message.bcc.clone(),
-            subject: message.subject.clone(),
-            text: message.text.clone(),
-            html: message.html.clone(),
-            attachments,
-        };
+        let mail = outgoing_mail(message)?;
         let ews = self.client_for(mailbox).await?;
         match crate::send::send(&ews, mailbox.trim(), &mail, idempotency_key).await {
             Ok(sent) => Ok(SendReceipt {
@@ -177,6 +228,10 @@ impl<S: StateStore, K: SecretStore, T: SyncTrigger> Operations for ServiceOps<S,
             }),
             Err(SendError::Mailbox(err)) => Err(ews_error(&err)),
         }
+    }
+
+    async fn queue_send(&self, queued: &QueuedSend, delay: Duration) -> Result<(), OpsError> {
+        self.retry.enqueue(queued, delay).await.map_err(unavailable)
     }
 
     async fn calendar_view(
