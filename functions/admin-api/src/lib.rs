@@ -1,9 +1,12 @@
 //! The admin-api function: API Gateway (HTTP API, payload 2.0) hands it requests, and the
 //! API's own router (`mailbridge-api`) answers them. Exchange work goes through
 //! `mailbridge-service`'s `ServiceOps`; "sync now" puts a message on the sync queue for the
-//! mailbox-sync function ([`QueueTrigger`]).
+//! mailbox-sync function ([`QueueTrigger`]), and a send that failed for now goes on the send
+//! retry queue for the send-mail function ([`SqsRetryQueue`]).
 //!
 //! The admin key is configured as its SHA-256 ([`ADMIN_KEY_SHA256`]), never as the key.
+
+mod retry_queue;
 
 use std::sync::Arc;
 
@@ -14,9 +17,11 @@ use lambda_http::RequestExt as _;
 use mailbridge_api::{ApiConfig, App};
 use mailbridge_fn_common::queue::SyncQueue;
 use mailbridge_fn_common::{Services, SettingsError, SyncRequest};
-use mailbridge_service::ops::{ServiceOps, SyncTrigger};
+use mailbridge_service::ops::{SendRetryQueue, ServiceOps, SyncTrigger};
 use mailbridge_store::{SecretStore, StateStore};
 use tracing::{Instrument as _, info_span};
+
+pub use retry_queue::{MAX_DELAY, SqsRetryQueue, delay_seconds};
 
 /// The function's name in logs.
 pub const FUNCTION: &str = "admin-api";
@@ -62,13 +67,19 @@ impl<Q: SyncQueue> SyncTrigger for QueueTrigger<Q> {
     }
 }
 
-/// The API's router on the function's stores, tenant clients and sync queue, with one span
-/// per invocation around each request.
-pub fn router<S, K, Q>(services: Services<S, K>, queue: Q, config: ApiConfig) -> axum::Router
+/// The API's router on the function's stores, tenant clients, sync queue and send retry
+/// queue, with one span per invocation around each request.
+pub fn router<S, K, Q, R>(
+    services: Services<S, K>,
+    queue: Q,
+    retry: R,
+    config: ApiConfig,
+) -> axum::Router
 where
     S: StateStore + 'static,
     K: SecretStore + 'static,
     Q: SyncQueue + 'static,
+    R: SendRetryQueue + 'static,
 {
     let Services {
         state,
@@ -82,7 +93,8 @@ where
         secrets.clone(),
         Arc::new(clients),
         QueueTrigger(queue),
-    );
+    )
+    .with_retry_queue(retry);
     let app = Arc::new(App::new(state, secrets, ops, config));
     mailbridge_api::router(app).layer(middleware::from_fn(invocation))
 }

@@ -1,7 +1,7 @@
 //! The `admin-api` Lambda function: serves the API's router through `lambda_http`.
 
 use lambda_http::Error;
-use mailbridge_admin_api::{FUNCTION, api_config, router};
+use mailbridge_admin_api::{FUNCTION, SqsRetryQueue, api_config, router};
 use mailbridge_fn_common::services::{aws_config, http_client};
 use mailbridge_fn_common::{Services, Settings, SetupError, SqsQueue, logging};
 
@@ -10,8 +10,9 @@ async fn start() -> Result<axum::Router, SetupError> {
     let config = api_config(|name| std::env::var(name).ok())?;
     let aws = aws_config().await;
     let queue = SqsQueue::from_settings(&aws, &settings)?;
+    let retry = SqsRetryQueue::from_settings(&aws, &settings)?;
     let services = Services::on_aws(settings, &aws, http_client()?)?;
-    Ok(router(services, queue, config))
+    Ok(router(services, queue, retry, config))
 }
 
 #[tokio::main]

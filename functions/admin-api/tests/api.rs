@@ -1,7 +1,7 @@
 //! The admin-api function on API Gateway HTTP API (payload 2.0) event JSON: each event is
 //! turned into a request the way `lambda_http` does on Lambda and served by the function's
-//! router, with state in `DynamoDB`, secrets in Secrets Manager and the sync queue in SQS on
-//! moto, and Exchange played by the simulator.
+//! router, with state in `DynamoDB`, secrets in Secrets Manager and the sync and send retry
+//! queues in SQS on moto, and Exchange played by the simulator.
 
 #![allow(clippy::unwrap_used)]
 
@@ -10,9 +10,10 @@ use std::path::Path;
 use axum::Router;
 use chrono::{Duration, Utc};
 use http_body_util::BodyExt as _;
-use mailbridge_admin_api::{api_config, router};
+use mailbridge_admin_api::{SqsRetryQueue, api_config, router};
+use mailbridge_api::QueuedSend;
 use mailbridge_ews_sim::model::SeedSpec;
-use mailbridge_ews_sim::preset;
+use mailbridge_ews_sim::{ThrottlePolicy, preset};
 use mailbridge_fn_common::{SqsQueue, SyncRequest};
 use mailbridge_fn_testkit::{Deployment, Onboarded};
 use mailbridge_store::{StateStore, TenantStatus};
@@ -27,8 +28,9 @@ async fn start() -> (Deployment, Onboarded, Router) {
     let contoso = deployment.contoso(2, Duration::days(300)).await;
     let services = deployment.fresh_services();
     let queue = SqsQueue::new(deployment.sqs(), deployment.queue_url());
+    let retry = SqsRetryQueue::new(deployment.sqs(), deployment.retry_queue_url());
     let config = api_config(|_| Some(mailbridge_api::hash_key(ADMIN_KEY))).unwrap();
-    (deployment, contoso, router(services, queue, config))
+    (deployment, contoso, router(services, queue, retry, config))
 }
 
 /// Serves the event in `tests/events/{name}` (placeholders filled from `vars`).
@@ -104,6 +106,53 @@ async fn a_send_goes_out_once_from_the_mailbox_even_when_retried() {
     let outbox = contoso.sim.world().outbox();
     assert_eq!(outbox.len(), 1);
     assert_eq!(outbox[0].mailbox, contoso.tenant.mailboxes[0]);
+}
+
+#[tokio::test]
+async fn a_throttled_send_is_spooled_and_its_pointer_queued_for_send_mail() {
+    let (deployment, contoso, router) = start().await;
+    contoso.sim.world().set_throttle(ThrottlePolicy {
+        max_concurrency: 0,
+        back_off_ms: 300,
+        ..ThrottlePolicy::default()
+    });
+
+    let (status, body) = call(&router, "send.json", &[]).await;
+
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["status"], "queued");
+    let received = deployment
+        .sqs()
+        .receive_message()
+        .queue_url(deployment.retry_queue_url())
+        .wait_time_seconds(5)
+        .send()
+        .await
+        .unwrap();
+    let bodies: Vec<&str> = received
+        .messages()
+        .iter()
+        .filter_map(|m| m.body())
+        .collect();
+    let mailbox = contoso.tenant.mailboxes[0].clone();
+    assert_eq!(
+        bodies
+            .iter()
+            .map(|b| QueuedSend::parse(b).unwrap())
+            .collect::<Vec<_>>(),
+        [QueuedSend {
+            mailbox: mailbox.clone(),
+            idempotency_key: "crm-outbox-20241204-000731".to_owned(),
+        }]
+    );
+    let spooled = deployment
+        .services
+        .state
+        .get_spool(&mailbox, "crm-outbox-20241204-000731", Utc::now())
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&spooled).contains("Viewing on Thursday"));
+    assert!(contoso.sim.world().outbox().is_empty());
 }
 
 #[tokio::test]

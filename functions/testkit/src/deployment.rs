@@ -1,5 +1,5 @@
-//! One test's deployment on moto: a state table, a secret prefix and a sync queue of its
-//! own, and tenants of the Exchange simulator onboarded into them.
+//! One test's deployment on moto: a state table, a secret prefix, a sync queue and a send
+//! retry queue of its own, and tenants of the Exchange simulator onboarded into them.
 
 use aws_config::SdkConfig;
 use chrono::{DateTime, Duration, Utc};
@@ -7,7 +7,9 @@ use mailbridge_ews_sim::Simulator;
 use mailbridge_ews_sim::model::SeedSpec;
 use mailbridge_ews_sim::preset::{PresetTenant, contoso};
 use mailbridge_fn_common::metrics::Metrics;
-use mailbridge_fn_common::settings::{SECRET_PREFIX, STAGE, SYNC_QUEUE_URL, TABLE_NAME};
+use mailbridge_fn_common::settings::{
+    SECRET_PREFIX, SEND_RETRY_QUEUE_URL, STAGE, SYNC_QUEUE_URL, TABLE_NAME,
+};
 use mailbridge_fn_common::{Services, Settings};
 use mailbridge_service::tenants::secret_name;
 use mailbridge_store::{
@@ -35,21 +37,13 @@ pub struct Onboarded {
 }
 
 impl Deployment {
-    /// A new table, secret prefix and SQS queue, and services built on them through the
+    /// A new table, secret prefix and SQS queues, and services built on them through the
     /// same settings path a function takes.
     pub async fn new() -> Deployment {
         let aws = moto::config().await;
         let sqs = aws_sdk_sqs::Client::new(&aws);
-        let queue = sqs
-            .create_queue()
-            .queue_name(unique("sync"))
-            .send()
-            .await
-            .expect("create the sync queue on moto");
-        let queue_url = queue
-            .queue_url()
-            .expect("moto returns the queue URL")
-            .to_owned();
+        let queue_url = create_queue(&sqs, "sync").await;
+        let retry_queue_url = create_queue(&sqs, "send-retry").await;
 
         let table = unique("state");
         let prefix = format!("{}/", unique("mailbridge-test"));
@@ -58,6 +52,7 @@ impl Deployment {
             (SECRET_PREFIX, prefix),
             (STAGE, "test".to_owned()),
             (SYNC_QUEUE_URL, queue_url),
+            (SEND_RETRY_QUEUE_URL, retry_queue_url),
         ];
         let settings = Settings::from_lookup(|name| {
             vars.iter()
@@ -74,7 +69,7 @@ impl Deployment {
         Deployment { services, aws }
     }
 
-    /// Services on the same table, secret prefix and queue, for a handler that takes its
+    /// Services on the same table, secret prefix and queues, for a handler that takes its
     /// services by value while the test keeps reading through [`Deployment::services`].
     pub fn fresh_services(&self) -> Services {
         services_on(self.services.settings.clone(), &self.aws)
@@ -92,6 +87,15 @@ impl Deployment {
             .sync_queue_url
             .as_deref()
             .expect("the test deployment has a queue")
+    }
+
+    /// The send retry queue's URL.
+    pub fn retry_queue_url(&self) -> &str {
+        self.services
+            .settings
+            .send_retry_queue_url
+            .as_deref()
+            .expect("the test deployment has a send retry queue")
     }
 
     /// Starts a simulator with the Contoso tenant, seeds its first mailbox with `contacts`
@@ -161,6 +165,20 @@ impl Deployment {
                 .expect("store the mailbox");
         }
     }
+}
+
+/// A new queue on moto named after `purpose`; its URL.
+async fn create_queue(sqs: &aws_sdk_sqs::Client, purpose: &str) -> String {
+    let queue = sqs
+        .create_queue()
+        .queue_name(unique(purpose))
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("create the {purpose} queue on moto: {err}"));
+    queue
+        .queue_url()
+        .expect("moto returns the queue URL")
+        .to_owned()
 }
 
 /// Services on moto whose metric lines are kept for the test to read.
