@@ -1,18 +1,26 @@
-//! The send-mail function: SQS delivers sends to retry (`{"mailbox", "idempotency_key",
-//! "message"}`), and each one is sent from its mailbox with `SendAndSaveCopy`. The key is
-//! stamped on the message and looked for in Sent Items first, so a message that went out
-//! on an earlier attempt is not sent again.
+//! The send-mail function: SQS delivers sends to retry, and each one is sent from its
+//! mailbox with `SendAndSaveCopy`. The key is stamped on the message and looked for in Sent
+//! Items first, so a message that went out on an earlier attempt is not sent again.
+//!
+//! The API queues a pointer, `{"mailbox", "idempotency_key"}`: the message (recipients,
+//! subject, body, attachments, up to the send route's 10 MiB) is spooled in the state
+//! table under the pair ([`queued`]). Once sent, the idempotency record gets the receipt
+//! (the caller's repeat of the request then replays it), the `mail.send` audit event is
+//! written and the spool deleted. The older inline form, which carries the message in the
+//! body (`{"mailbox", "idempotency_key", "message"}`, at most 256 KiB), is still sent, with
+//! no record to finish.
 //!
 //! | outcome | reported as failed | why |
 //! | --- | --- | --- |
-//! | sent, or found sent before | no | done |
-//! | throttled, network, store or secret store unavailable | yes | may succeed later |
-//! | invalid message, tenant paused, mailbox unknown, access refused | no | needs a person |
+//! | sent, or found sent before | no | done; a queued send is finished with its receipt |
+//! | nothing spooled any more | no | an earlier delivery finished it, or it lapsed (24 h) |
+//! | throttled, network, store or secret store unavailable | yes | may succeed later; record and spool stay |
+//! | invalid message, tenant paused, mailbox unknown, access refused, spool incomplete | no | needs a person; a queued send is finished as failed and its spool deleted |
 //! | malformed body | yes | after the queue's `maxReceiveCount` it lands in the dead-letter queue |
 //! | not started, invocation nearly out of time | yes | the next delivery runs it |
-//!
-// LIMIT: an SQS message holds at most 256 KiB, so a send with larger attachments cannot be
-// queued for a retry; it would need its content in S3 and a pointer in the message.
+
+pub mod queued;
+pub mod request;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::LambdaEvent;
@@ -22,6 +30,8 @@ use mailbridge_fn_common::{SendRequest, Services, logging};
 use mailbridge_service::SendError;
 use mailbridge_store::{SecretStore, StateStore};
 use tracing::{Instrument as _, error, info, warn};
+
+pub use request::{BadRetry, RetryRequest};
 
 /// The function's name in logs.
 pub const FUNCTION: &str = "send-mail";
@@ -60,7 +70,7 @@ pub async fn run<S: StateStore, K: SecretStore>(
     services: &Services<S, K>,
     record: &SqsMessage,
 ) -> Outcome {
-    let request = match SendRequest::parse(record.body.as_deref()) {
+    let request = match RetryRequest::parse(record.body.as_deref()) {
         Ok(request) => request,
         Err(err) => {
             let reason = err.to_string();
@@ -74,9 +84,12 @@ pub async fn run<S: StateStore, K: SecretStore>(
         }
     };
 
-    let span = logging::mailbox_span(&request.mailbox);
+    let span = logging::mailbox_span(request.mailbox());
     async {
-        let outcome = send(services, &request).await;
+        let outcome = match &request {
+            RetryRequest::Queued(queued) => queued::send_queued(services, queued).await,
+            RetryRequest::Inline(request) => send(services, request).await,
+        };
         match &outcome {
             Outcome::Retry { reason } => {
                 warn!(outcome = "retry", error = %reason, "send failed; SQS delivers it again");
