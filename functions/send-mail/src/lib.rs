@@ -14,11 +14,12 @@
 //! | --- | --- | --- |
 //! | sent, or found sent before | no | done; a queued send is finished with its receipt |
 //! | nothing spooled any more | no | an earlier delivery finished it, or it lapsed (24 h) |
-//! | throttled, network, store or secret store unavailable | yes | may succeed later; record and spool stay |
+//! | throttled, network, store or secret store unavailable | yes | may succeed later; record and spool stay (on the last delivery, [`SEND_MAX_RECEIVE_COUNT`], the record says failed so the caller's repeat sends anew) |
 //! | invalid message, tenant paused, mailbox unknown, access refused, spool incomplete | no | needs a person; a queued send is finished as failed and its spool deleted |
 //! | malformed body | yes | after the queue's `maxReceiveCount` it lands in the dead-letter queue |
 //! | not started, invocation nearly out of time | yes | the next delivery runs it |
 
+pub mod deliveries;
 pub mod queued;
 pub mod request;
 
@@ -31,15 +32,25 @@ use mailbridge_service::SendError;
 use mailbridge_store::{SecretStore, StateStore};
 use tracing::{Instrument as _, error, info, warn};
 
+pub use deliveries::{Deliveries, SEND_MAX_RECEIVE_COUNT};
 pub use request::{BadRetry, RetryRequest};
 
 /// The function's name in logs.
 pub const FUNCTION: &str = "send-mail";
 
 /// Sends the message of every record in the batch, one after the other, and reports the
-/// ones SQS should deliver again.
+/// ones SQS should deliver again; the queue's delivery limit is unknown.
 pub async fn handle<S: StateStore, K: SecretStore>(
     services: &Services<S, K>,
+    event: LambdaEvent<SqsEvent>,
+) -> SqsBatchResponse {
+    handle_with(services, Deliveries::default(), event).await
+}
+
+/// As [`handle`], knowing how often SQS delivers a message.
+pub async fn handle_with<S: StateStore, K: SecretStore>(
+    services: &Services<S, K>,
+    deliveries: Deliveries,
     event: LambdaEvent<SqsEvent>,
 ) -> SqsBatchResponse {
     let (batch, context) = event.into_parts();
@@ -47,7 +58,7 @@ pub async fn handle<S: StateStore, K: SecretStore>(
     async {
         let (response, counts) =
             sqs_batch::process(&batch.records, context.deadline(), async |record| {
-                run(services, record).await
+                run(services, deliveries, record).await
             })
             .await;
         info!(
@@ -68,6 +79,7 @@ pub async fn handle<S: StateStore, K: SecretStore>(
 /// Sends one record's message and logs what became of it.
 pub async fn run<S: StateStore, K: SecretStore>(
     services: &Services<S, K>,
+    deliveries: Deliveries,
     record: &SqsMessage,
 ) -> Outcome {
     let request = match RetryRequest::parse(record.body.as_deref()) {
@@ -87,7 +99,13 @@ pub async fn run<S: StateStore, K: SecretStore>(
     let span = logging::mailbox_span(request.mailbox());
     async {
         let outcome = match &request {
-            RetryRequest::Queued(queued) => queued::send_queued(services, queued).await,
+            RetryRequest::Queued(queued) => {
+                let outcome = queued::send_queued(services, queued).await;
+                if deliveries.is_last(record) {
+                    queued::last_delivery(services, queued, &outcome).await;
+                }
+                outcome
+            }
             RetryRequest::Inline(request) => send(services, request).await,
         };
         match &outcome {

@@ -4,7 +4,7 @@ use std::convert::Infallible;
 
 use lambda_runtime::{Error, service_fn};
 use mailbridge_fn_common::{Services, logging};
-use mailbridge_send_mail::{FUNCTION, handle};
+use mailbridge_send_mail::{Deliveries, FUNCTION, handle_with};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -12,9 +12,13 @@ async fn main() -> Result<(), Error> {
     let services = Services::from_env().await.inspect_err(|err| {
         tracing::error!(function = FUNCTION, error = %err, "cannot start");
     })?;
+    let deliveries =
+        Deliveries::from_lookup(|name| std::env::var(name).ok()).inspect_err(|err| {
+            tracing::error!(function = FUNCTION, error = %err, "cannot start");
+        })?;
     // Boxed: inline, the handler's nested future types overflow the compiler's query depth.
     lambda_runtime::run(service_fn(async |event| {
-        Ok::<_, Infallible>(Box::pin(handle(&services, event)).await)
+        Ok::<_, Infallible>(Box::pin(handle_with(&services, deliveries, event)).await)
     }))
     .await
 }

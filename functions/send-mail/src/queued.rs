@@ -8,7 +8,7 @@ use mailbridge_fn_common::exchange::client_for_mailbox;
 use mailbridge_fn_common::sqs_batch::Outcome;
 use mailbridge_service::ops::outgoing_mail;
 use mailbridge_store::{SecretStore, StateStore};
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::classify;
 
@@ -93,6 +93,28 @@ async fn finish_sent<S: StateStore, K: SecretStore>(
         Err(err) => Outcome::Retry {
             reason: format!("sent, but the receipt was not recorded: {err}"),
         },
+    }
+}
+
+/// On a queued send's last delivery, a failure that may pass is recorded as failed (the
+/// message goes to the dead-letter queue), so the caller's repeat of the request sends anew
+/// rather than hearing `queued` until the key lapses. The spool stays: a message moved back
+/// from the dead-letter queue can still be sent.
+pub async fn last_delivery<S: StateStore, K: SecretStore>(
+    services: &Services<S, K>,
+    queued: &QueuedSend,
+    outcome: &Outcome,
+) {
+    let Outcome::Retry { reason } = outcome else {
+        return;
+    };
+    let reason = format!("not sent by the last retry: {reason}");
+    match queued.record_failed(&services.state, &reason).await {
+        Ok(()) => warn!(
+            outcome = "given_up",
+            "last delivery of a queued send failed; recorded as failed"
+        ),
+        Err(err) => error!(error = %err, "giving up on a queued send was not recorded"),
     }
 }
 

@@ -17,7 +17,7 @@ use mailbridge_api::QueuedSend;
 use mailbridge_ews_sim::{ThrottlePolicy, World};
 use mailbridge_fn_common::SqsQueue;
 use mailbridge_fn_testkit::{Deployment, event};
-use mailbridge_send_mail::handle;
+use mailbridge_send_mail::{Deliveries, handle, handle_with};
 use mailbridge_store::{Expect, StateStore, StoreError, TenantStatus};
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
@@ -75,9 +75,11 @@ async fn api_send(router: &Router, key: &str, message: &Value) -> (u16, Value) {
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
 }
 
-/// The one message on the send retry queue, as an SQS event for send-mail.
+/// The one message on the send retry queue, as an SQS event for send-mail, delivered for
+/// the `receive_count`th time.
 async fn queued_event(
     deployment: &Deployment,
+    receive_count: &str,
 ) -> (
     String,
     lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>,
@@ -100,6 +102,7 @@ async fn queued_event(
         &[
             ("message_id", message.message_id().unwrap()),
             ("body", &json_string_content(&body)),
+            ("receive_count", receive_count),
         ],
     );
     (body, event)
@@ -142,7 +145,7 @@ async fn a_large_send_throttled_at_first_is_queued_then_sent_once_from_the_spool
     assert_eq!(queued["idempotency_key"], "crm-outbox-20241204-000901");
     assert!(world.outbox().is_empty());
     world.set_throttle(ThrottlePolicy::default());
-    let (pointer, sqs_event) = Box::pin(queued_event(&deployment)).await;
+    let (pointer, sqs_event) = Box::pin(queued_event(&deployment, "1")).await;
     assert!(pointer.len() < 200, "only a pointer is queued: {pointer}");
     assert_eq!(
         QueuedSend::parse(&pointer).unwrap(),
@@ -201,6 +204,7 @@ async fn a_large_send_throttled_at_first_is_queued_then_sent_once_from_the_spool
         &[
             ("message_id", "0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f6a"),
             ("body", &json_string_content(&pointer)),
+            ("receive_count", "2"),
         ],
     );
     let response = Box::pin(handle(&deployment.services, again)).await;
@@ -229,7 +233,7 @@ async fn a_queued_send_the_tenant_can_no_longer_make_is_finished_as_failed() {
         .put_tenant(&tenant, Expect::Version(tenant.version))
         .await
         .unwrap();
-    let (_, sqs_event) = Box::pin(queued_event(&deployment)).await;
+    let (_, sqs_event) = Box::pin(queued_event(&deployment, "1")).await;
 
     let response = Box::pin(handle(&deployment.services, sqs_event)).await;
 
@@ -261,7 +265,7 @@ async fn a_queued_send_still_throttled_is_reported_for_redelivery_and_keeps_its_
         back_off_ms: 120_000,
         ..ThrottlePolicy::default()
     });
-    let (_, sqs_event) = Box::pin(queued_event(&deployment)).await;
+    let (_, sqs_event) = Box::pin(queued_event(&deployment, "1")).await;
     let id = sqs_event.payload.records[0].message_id.clone().unwrap();
 
     let response = Box::pin(handle(&deployment.services, sqs_event)).await;
@@ -276,4 +280,49 @@ async fn a_queued_send_still_throttled_is_reported_for_redelivery_and_keeps_its_
     assert!(spooled.is_ok(), "{spooled:?}");
     let (status, waiting) = api_send(&api, "crm-outbox-20241204-000903", &offer()).await;
     assert_eq!(status, 202, "still queued: {waiting}");
+}
+
+#[tokio::test]
+async fn a_queued_send_failing_on_its_last_delivery_is_recorded_failed_so_a_repeat_sends_anew() {
+    let deployment = Deployment::new().await;
+    let contoso = deployment.contoso(0, Duration::days(300)).await;
+    let world = contoso.sim.world();
+    let api = admin_router(&deployment);
+    throttle_everything(world);
+    let (status, body) = api_send(&api, "crm-outbox-20241204-000904", &offer()).await;
+    assert_eq!(status, 202, "{body}");
+    world.set_throttle(ThrottlePolicy {
+        max_concurrency: 0,
+        back_off_ms: 120_000,
+        ..ThrottlePolicy::default()
+    });
+    let (_, sqs_event) = Box::pin(queued_event(&deployment, "3")).await;
+    let deliveries = Deliveries { max: Some(3) };
+
+    let response = Box::pin(handle_with(&deployment.services, deliveries, sqs_event)).await;
+
+    assert_eq!(
+        failures(&response).len(),
+        1,
+        "it still goes to the dead-letter queue"
+    );
+    let state = &deployment.services.state;
+    assert!(
+        state
+            .get_spool(MAILBOX, "crm-outbox-20241204-000904", Utc::now())
+            .await
+            .is_ok(),
+        "kept for a move back from the dead-letter queue"
+    );
+    world.set_throttle(ThrottlePolicy::default());
+    let (status, sent) = api_send(&api, "crm-outbox-20241204-000904", &offer()).await;
+    assert_eq!(status, 200, "the repeat sends anew: {sent}");
+    assert_eq!(sent["replayed"], false);
+    assert_eq!(world.outbox().len(), 1);
+    assert!(matches!(
+        state
+            .get_spool(MAILBOX, "crm-outbox-20241204-000904", Utc::now())
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
 }

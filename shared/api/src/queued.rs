@@ -198,6 +198,20 @@ impl QueuedSend {
         state: &S,
         reason: &str,
     ) -> Result<(), StoreError> {
+        self.record_failed(state, reason).await?;
+        state
+            .delete_spool(&self.mailbox, &self.idempotency_key)
+            .await
+    }
+
+    /// Records the send as failed with `reason` but keeps its spooled message: for a send
+    /// the queue gives up on (to its dead-letter queue), so the caller's repeat sends anew,
+    /// while a message moved back from there can still be sent.
+    pub async fn record_failed<S: StateStore>(
+        &self,
+        state: &S,
+        reason: &str,
+    ) -> Result<(), StoreError> {
         let record = SendRecord::Failed {
             reason: Some(reason.to_owned()),
         };
@@ -207,9 +221,6 @@ impl QueuedSend {
                 &self.idempotency_key,
                 &record.to_json(),
             )
-            .await?;
-        state
-            .delete_spool(&self.mailbox, &self.idempotency_key)
             .await
     }
 }

@@ -85,8 +85,8 @@ where
         .state
         .begin_idempotent(&scope, &key, &hash, IDEMPOTENCY_TTL, Utc::now())
         .await?;
-    match claim {
-        Idempotency::Claimed => {}
+    let retrying = match claim {
+        Idempotency::Claimed => false,
         Idempotency::InProgress => return Err(ApiError::KeyInProgress),
         Idempotency::Mismatch => return Err(ApiError::KeyReused),
         Idempotency::Done(stored) => match serde_json::from_str::<SendRecord>(&stored) {
@@ -107,6 +107,7 @@ where
                     outcome = "retry",
                     "an earlier attempt failed; sending again"
                 );
+                true
             }
             Err(e) => {
                 return Err(ApiError::Internal(format!(
@@ -114,7 +115,7 @@ where
                 )));
             }
         },
-    }
+    };
 
     let actor = caller.actor(super::tenants::x_actor(&headers));
     let queued = QueuedSend {
@@ -122,7 +123,19 @@ where
         idempotency_key: key.clone(),
     };
     match app.ops.send(&mailbox.address, &message, &key).await {
-        Ok(receipt) => Ok(sent(&app, &queued, actor, &message, receipt).await),
+        Ok(receipt) => {
+            if retrying {
+                // A queued attempt given up on may have left its message spooled.
+                if let Err(e) = app
+                    .state
+                    .delete_spool(&queued.mailbox, &queued.idempotency_key)
+                    .await
+                {
+                    tracing::warn!(error = %e, "spooled message not deleted; it lapses with its TTL");
+                }
+            }
+            Ok(sent(&app, &queued, actor, &message, receipt).await)
+        }
         Err(err) if err.is_retryable() => {
             let spooled = SpooledSend { actor, message };
             match queue_for_retry(&app, &queued, &spooled, &err).await {
