@@ -1,5 +1,5 @@
-//! The admin and CRM HTTP API of mailbridge: one axum [`Router`] that the Lambda function
-//! (through `lambda_http`) and the local runner both serve.
+//! The admin and CRM HTTP API of mailbridge: one axum [`Router`](axum::Router) that the
+//! Lambda function (through `lambda_http`) and the local runner both serve.
 //!
 //! ```ignore
 //! let config = ApiConfig::new(&std::env::var("MAILBRIDGE_ADMIN_KEY_SHA256")?)?;
