@@ -84,11 +84,9 @@ impl SendRetryQueue for RetryQueue {
     }
 }
 
-// LIMIT: queued sends wait in this process's memory (their messages are spooled in the
-// state database); if it stops first, their records stay queued until the key lapses
-// (24 hours), and a repeat of the request after that sends anew.
 /// Runs the sends the API queued: each waits out its delay in a task of its own, which the
-/// worker's end cancels.
+/// worker's end cancels. Their messages are spooled in the state database.
+// LIMIT: the queue is in memory; sends queued when the process stops stay queued for 24 h.
 async fn send_retry_worker<S, O>(
     store: Arc<S>,
     ops: Arc<O>,

@@ -184,8 +184,7 @@ impl DynamoStateStore {
         let op = "delete_spool";
         let pk = spool_pk(mailbox, spool_key);
         let Some(head) = self.get(op, key(pk.clone(), HEAD)).await? else {
-            // LIMIT: parts of a put that never wrote its head are not found from here; they
-            // lapse with their TTL.
+            // LIMIT: parts of a put that died before its head are not found here; TTL ends them.
             return Ok(());
         };
         let head = read_head(&head)?;
