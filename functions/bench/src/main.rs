@@ -4,8 +4,8 @@
 //! answer to the first event (a cold start without Lambda's own download and sandbox set-up),
 //! over several fresh processes. Then one `mailbox-sync` run of the first sync of a mailbox
 //! with 10,000 contacts, with its peak resident memory. The functions run against moto (the
-//! AWS emulator, found or started as the tests do) and the Exchange simulator in this
-//! process; the Lambda Runtime API is a stand-in on a loopback port.
+//! AWS emulator: `MAILBRIDGE_MOTO_URL`, or one the bench starts, see [`moto`]) and the
+//! Exchange simulator in this process; the Lambda Runtime API is a stand-in on a loopback port.
 //!
 //! ```text
 //! cargo build --release -p mailbridge-admin-api -p mailbridge-mailbox-sync \
@@ -18,13 +18,14 @@
 
 mod events;
 mod measure;
+mod moto;
 mod runtime;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use mailbridge_fn_testkit::{Deployment, moto, unique};
+use mailbridge_fn_testkit::{Deployment, unique};
 use mailbridge_store::StateStore;
 use serde_json::{Value, json};
 
@@ -76,9 +77,15 @@ fn number(flag: &str, value: &str) -> Result<usize, String> {
         .map_err(|_| format!("{flag} must be a whole number, not {value:?}"))
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    match run().await {
+/// The variable that tells the test kit (and the functions) where moto is.
+const MOTO_URL: &str = "MAILBRIDGE_MOTO_URL";
+
+fn main() -> ExitCode {
+    let outcome = match std::env::var(MOTO_URL) {
+        Ok(url) if !url.is_empty() => measure(&url),
+        _ => with_own_moto(),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(why) => {
             eprintln!("fn-bench: {why}");
@@ -87,7 +94,33 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run() -> Result<(), String> {
+/// Starts the bench's moto and runs this program again against it: the test kit reads
+/// moto's address from the environment, which is set for a child, not changed in place.
+fn with_own_moto() -> Result<(), String> {
+    let moto = moto::start()?;
+    let program = std::env::current_exe().map_err(|e| format!("cannot find myself: {e}"))?;
+    let status = std::process::Command::new(program)
+        .args(std::env::args_os().skip(1))
+        .env(MOTO_URL, &moto.url)
+        .status()
+        .map_err(|e| format!("cannot run the measurement: {e}"))?;
+    drop(moto);
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the measurement ended with {status}"))
+    }
+}
+
+fn measure(moto_url: &str) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("no async runtime: {e}"))?;
+    runtime.block_on(run(moto_url))
+}
+
+async fn run(moto_url: &str) -> Result<(), String> {
     let options = Options::parse(std::env::args().skip(1))?;
     let mut sizes = Vec::new();
     for name in FUNCTIONS {
@@ -109,7 +142,7 @@ async fn run() -> Result<(), String> {
         .await;
     let big = onboarded.tenant.mailboxes[0].clone();
     let small = onboarded.tenant.mailboxes[1].clone();
-    let env = environment(&deployment).await?;
+    let env = environment(&deployment, moto_url).await?;
     let log_dir = std::env::temp_dir().join(unique("fn-bench"));
     std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
 
@@ -157,7 +190,10 @@ async fn run() -> Result<(), String> {
 
 /// The settings `template.yaml` gives the functions, pointed at moto, plus the variables
 /// the Lambda runtime reads. Nothing of this machine's own environment reaches them.
-async fn environment(deployment: &Deployment) -> Result<Vec<(String, String)>, String> {
+async fn environment(
+    deployment: &Deployment,
+    moto_url: &str,
+) -> Result<Vec<(String, String)>, String> {
     let settings = &deployment.services.settings;
     let send_queue = deployment
         .sqs()
@@ -179,7 +215,7 @@ async fn environment(deployment: &Deployment) -> Result<Vec<(String, String)>, S
             "MAILBRIDGE_ADMIN_KEY_SHA256",
             "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8".to_owned(),
         ),
-        ("AWS_ENDPOINT_URL", moto::url().to_owned()),
+        ("AWS_ENDPOINT_URL", moto_url.to_owned()),
         ("AWS_REGION", "us-east-1".to_owned()),
         ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),

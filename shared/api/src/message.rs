@@ -11,6 +11,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use mailbridge_mailbox::is_xml_char;
 
 use crate::ops::{Attachment, OutgoingMessage};
 use crate::validate::{self, Checks};
@@ -62,15 +63,25 @@ pub fn check(message: &OutgoingMessage) -> Result<OutgoingMessage, crate::ApiErr
     match (&message.text, &message.html) {
         (Some(_), Some(_)) => checks.push("html", "give either text or html, not both"),
         (None, None) => checks.push("text", "a body is required: text or html"),
-        (Some(body), None) | (None, Some(body)) if body.len() > MAX_BODY_BYTES => {
+        (Some(body), None) | (None, Some(body)) => {
             let field = if message.text.is_some() {
                 "text"
             } else {
                 "html"
             };
-            checks.push(field, format!("is larger than {MAX_BODY_BYTES} bytes"));
+            if body.len() > MAX_BODY_BYTES {
+                checks.push(field, format!("is larger than {MAX_BODY_BYTES} bytes"));
+            } else if let Some(c) = body.chars().find(|c| !is_xml_char(*c)) {
+                checks.push(
+                    field,
+                    format!(
+                        "contains the character U+{:04X}, which Exchange cannot carry (control \
+                         characters other than tab, line feed and carriage return)",
+                        u32::from(c)
+                    ),
+                );
+            }
         }
-        _ => {}
     }
     check_attachments(&mut checks, &message.attachments);
     checks.finish()?;
@@ -211,5 +222,21 @@ mod tests {
         };
         m.attachments = vec![part.clone(), part];
         assert_eq!(fields(check(&m)), ["attachments"]);
+    }
+
+    #[test]
+    fn a_body_with_characters_exchange_cannot_carry_is_refused_naming_them() {
+        let mut m = message();
+        m.text = Some("line one\r\n\tindented \u{1F600}".to_owned());
+        assert!(check(&m).is_ok(), "tabs, CRLF and emoji are fine");
+        m.text = Some("bell \u{7} here".to_owned());
+        let Err(ApiError::Invalid(errors)) = check(&m) else {
+            panic!("a control character passed")
+        };
+        assert_eq!(errors[0].field, "text");
+        assert!(errors[0].reason.contains("U+0007"), "{}", errors[0].reason);
+        m.text = None;
+        m.html = Some("<p>\u{FFFF}</p>".to_owned());
+        assert_eq!(fields(check(&m)), ["html"]);
     }
 }

@@ -19,3 +19,4 @@ pub use backend::{
 pub use data::{AttendeeData, ContactData, EventData, ItemData, RecurrenceData};
 pub use error::DataError;
 pub use merge::{CONFLICT_WINNER, FieldConflict, Merged, Side, changed_fields, merge2, merge3};
+pub use validate::is_xml_char;

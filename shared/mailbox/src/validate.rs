@@ -107,8 +107,9 @@ fn check_event(e: &EventData) -> Result<(), DataError> {
     check_categories(&e.categories)
 }
 
-/// Whether XML 1.0 allows `c` in a document (its `Char` production).
-fn is_xml_char(c: char) -> bool {
+/// Whether XML 1.0 allows `c` in a document (its `Char` production): what any text bound
+/// for Exchange may hold.
+pub fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
