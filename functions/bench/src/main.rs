@@ -44,6 +44,8 @@ struct Options {
     bin_dir: PathBuf,
     contacts: usize,
     runs: usize,
+    /// How long the big sync may take: moto, not the function, sets its pace.
+    sync_minutes: u64,
 }
 
 impl Options {
@@ -53,6 +55,7 @@ impl Options {
             bin_dir: PathBuf::from(target).join("release"),
             contacts: 10_000,
             runs: 5,
+            sync_minutes: 120,
         };
         while let Some(flag) = args.next() {
             let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -60,9 +63,12 @@ impl Options {
                 "--bin-dir" => options.bin_dir = PathBuf::from(value()?),
                 "--contacts" => options.contacts = number(&flag, &value()?)?,
                 "--runs" => options.runs = number(&flag, &value()?)?.max(1),
+                "--sync-minutes" => {
+                    options.sync_minutes = number(&flag, &value()?)?.try_into().unwrap_or(u64::MAX);
+                }
                 other => {
                     return Err(format!(
-                        "unknown argument {other}; use --bin-dir DIR, --contacts N, --runs N"
+                        "unknown argument {other}; use --bin-dir DIR, --contacts N, --runs N, --sync-minutes N"
                     ));
                 }
             }
@@ -174,7 +180,7 @@ async fn run(moto_url: &str) -> Result<(), String> {
     };
     let started = Instant::now();
     let measured = function
-        .invoke(&sync_event(&big), Duration::from_mins(30))
+        .invoke(&sync_event(&big), Duration::from_mins(options.sync_minutes))
         .await?;
     check_synced(&deployment, &big, &measured).await?;
     let ews = onboarded.sim.world().stats().requests.values().sum::<u64>();
