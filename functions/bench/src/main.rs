@@ -185,9 +185,10 @@ async fn run(moto_url: &str) -> Result<(), String> {
     check_synced(&deployment, &big, &measured).await?;
     let ews = onboarded.sim.world().stats().requests.values().sum::<u64>();
     println!(
-        "\nmailbox-sync, first sync of a mailbox with {} contacts: {:.1} s, peak RSS {:.1} MiB, {ews} EWS requests in all",
+        "\nmailbox-sync, first sync of a mailbox with {} contacts: {:.1} s, {:.1} s of CPU, peak RSS {:.1} MiB, {ews} EWS requests in all",
         options.contacts,
         started.elapsed().as_secs_f64(),
+        measured.cpu.as_secs_f64(),
         mib(measured.peak_kib * 1024),
     );
     let _ = std::fs::remove_dir_all(&log_dir);

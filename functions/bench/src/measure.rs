@@ -18,6 +18,8 @@ pub struct Measured {
     pub first_event: Duration,
     /// The process's peak resident set (`VmHWM`), in KiB.
     pub peak_kib: u64,
+    /// CPU time the process used (user and system), up to its answer.
+    pub cpu: Duration,
     /// The handler's response body.
     pub response: String,
 }
@@ -76,6 +78,7 @@ impl Function<'_> {
         let answer = runtime.answer(limit).await;
         let first_event = started.elapsed();
         let peak_kib = peak_resident_kib(running.0.id());
+        let cpu = cpu_time(running.0.id());
         drop(running);
 
         let tail = || log_tail(&log_path);
@@ -83,6 +86,7 @@ impl Function<'_> {
             Some(Answer::Response(response)) => Ok(Measured {
                 first_event,
                 peak_kib: peak_kib?,
+                cpu: cpu?,
                 response,
             }),
             Some(Answer::Error(error)) => Err(format!(
@@ -108,6 +112,25 @@ fn peak_resident_kib(pid: u32) -> Result<u64, String> {
         .find_map(|line| line.strip_prefix("VmHWM:"))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .ok_or_else(|| format!("process {pid} reports no VmHWM"))
+}
+
+/// User and system CPU time of a live process, from `/proc/<pid>/stat` (fields 14 and 15,
+/// in clock ticks of 1/100 s, which is what Linux reports to user space on every platform
+/// Lambda runs).
+fn cpu_time(pid: u32) -> Result<Duration, String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|e| format!("cannot read the stat of process {pid}: {e}"))?;
+    // The command name (field 2) may hold spaces; the fields after it follow its ')'.
+    let after = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .ok_or_else(|| format!("process {pid} has an unreadable stat line"))?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+    match (ticks(11), ticks(12)) {
+        (Some(user), Some(system)) => Ok(Duration::from_millis((user + system) * 10)),
+        _ => Err(format!("process {pid} reports no CPU times")),
+    }
 }
 
 fn log_tail(path: &Path) -> String {
