@@ -9,8 +9,8 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use mailbridge_api::{
-    ApiConfig, App, CalendarEntry, Operations, OpsError, OutgoingMessage, SendReceipt, StepOutcome,
-    VerifyReport, VerifyRequest, VerifyStep, hash_key, router,
+    ApiConfig, App, CalendarEntry, Operations, OpsError, OutgoingMessage, SendReceipt,
+    VerifyReport, VerifyRequest, hash_key, router,
 };
 use mailbridge_service::Verification;
 use mailbridge_store::{LocalSecretFile, SqliteStore};
@@ -57,7 +57,7 @@ impl DataDir {
         // can reach a router that is never bound to a port.
         let admin_key = format!("mba_{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
         let config = ApiConfig::new(&hash_key(&admin_key)).map_err(|e| e.to_string())?;
-        let ops = Verified(report(verification));
+        let ops = Verified(mailbridge_service::ops::report(verification));
         let app = Arc::new(App::new(self.state, self.secrets, ops, config));
         let mut body = json!({
             "tenant_id": target.tenant_id,
@@ -117,29 +117,6 @@ fn refusal(status: StatusCode, problem: &Value) -> String {
         text = format!("{text} ({})", fields.join("; "));
     }
     text
-}
-
-/// The verification outcome in the API's terms. Only a verified outcome is ever stored, so
-/// there is no diagnosis to carry.
-fn report(verification: &Verification) -> VerifyReport {
-    VerifyReport {
-        verified: verification.verified,
-        steps: verification
-            .steps
-            .iter()
-            .map(|s| VerifyStep {
-                name: s.name.to_owned(),
-                outcome: if s.ok {
-                    StepOutcome::Passed
-                } else {
-                    StepOutcome::Failed
-                },
-                duration_ms: s.millis,
-                message: s.detail.clone(),
-            })
-            .collect(),
-        diagnosis: None,
-    }
 }
 
 /// Operations that answer the onboarding route's verification with the outcome this command

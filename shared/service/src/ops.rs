@@ -20,7 +20,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::send::{Attachment, OutgoingMail, SendError};
 use crate::tenants::{ClientError, TenantClients};
-use crate::verify::{VerifyInput, verify};
+use crate::verify::{Verification, VerifyInput, verify};
 
 /// Starts a sync of one mailbox soon.
 pub trait SyncTrigger: Send + Sync {
@@ -178,30 +178,7 @@ where
             ews_endpoint: request.ews_endpoint.clone(),
             send_test_message: false,
         };
-        let outcome = verify(self.clients.http(), &input).await;
-        let failed = outcome.steps.iter().find(|s| !s.ok).map(|s| s.name);
-        VerifyReport {
-            verified: outcome.verified,
-            steps: outcome
-                .steps
-                .iter()
-                .map(|s| VerifyStep {
-                    name: s.name.to_owned(),
-                    outcome: if s.ok {
-                        StepOutcome::Passed
-                    } else {
-                        StepOutcome::Failed
-                    },
-                    duration_ms: s.millis,
-                    message: s.detail.clone(),
-                })
-                .collect(),
-            diagnosis: outcome.finding.map(|f| Diagnosis {
-                step: failed.unwrap_or("setup").to_owned(),
-                cause: f.cause,
-                fix: f.fix,
-            }),
-        }
+        report(&verify(self.clients.http(), &input).await)
     }
 
     async fn sync_now(&self, mailbox: &str) -> Result<(), OpsError> {
@@ -272,5 +249,32 @@ where
         // A rotated or revoked secret must not live on in a cached client or token.
         self.clients.forget(tenant);
         Ok(())
+    }
+}
+
+/// A verification's outcome in the API's terms: its steps, and the failed step's diagnosis.
+pub fn report(outcome: &Verification) -> VerifyReport {
+    let failed = outcome.steps.iter().find(|s| !s.ok).map(|s| s.name);
+    VerifyReport {
+        verified: outcome.verified,
+        steps: outcome
+            .steps
+            .iter()
+            .map(|s| VerifyStep {
+                name: s.name.to_owned(),
+                outcome: if s.ok {
+                    StepOutcome::Passed
+                } else {
+                    StepOutcome::Failed
+                },
+                duration_ms: s.millis,
+                message: s.detail.clone(),
+            })
+            .collect(),
+        diagnosis: outcome.finding.as_ref().map(|f| Diagnosis {
+            step: failed.unwrap_or("setup").to_owned(),
+            cause: f.cause.clone(),
+            fix: f.fix.clone(),
+        }),
     }
 }
