@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -55,7 +55,7 @@ impl RuntimeApi {
                 post(response),
             )
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
-            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .route("/2018-06-01/runtime/init/error", post(error))
             .with_state(shared);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -119,43 +119,23 @@ async fn next(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     (StatusCode::OK, headers, event)
 }
 
-fn settle(shared: &Shared, answer: Answer) -> StatusCode {
+/// Passes the first answer on; the body is what the function posted.
+fn settle(shared: &Shared, answer: fn(String) -> Answer, body: &Bytes) -> StatusCode {
     if let Some(tell) = shared
         .answer
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .take()
     {
-        let _ = tell.send(answer);
+        let _ = tell.send(answer(String::from_utf8_lossy(body).into_owned()));
     }
     StatusCode::ACCEPTED
 }
 
-async fn response(
-    State(shared): State<Arc<Shared>>,
-    Path(_id): Path<String>,
-    body: Bytes,
-) -> StatusCode {
-    settle(
-        &shared,
-        Answer::Response(String::from_utf8_lossy(&body).into_owned()),
-    )
+async fn response(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCode {
+    settle(&shared, Answer::Response, &body)
 }
 
-async fn error(
-    State(shared): State<Arc<Shared>>,
-    Path(_id): Path<String>,
-    body: Bytes,
-) -> StatusCode {
-    settle(
-        &shared,
-        Answer::Error(String::from_utf8_lossy(&body).into_owned()),
-    )
-}
-
-async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCode {
-    settle(
-        &shared,
-        Answer::Error(String::from_utf8_lossy(&body).into_owned()),
-    )
+async fn error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCode {
+    settle(&shared, Answer::Error, &body)
 }
