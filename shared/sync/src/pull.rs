@@ -23,6 +23,14 @@ struct Enumeration {
     seen: HashSet<String>,
 }
 
+/// What one pass over a folder's links found.
+#[derive(Default)]
+struct LinkScan {
+    count: usize,
+    unconfirmed: Vec<String>,
+    crm_ids: HashSet<String>,
+}
+
 impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
     pub(crate) async fn pull(
         &self,
@@ -34,13 +42,14 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
     ) -> Result<(), SyncError> {
         let mut seen: HashSet<String> = HashSet::new();
         let cursor = self.store.get_cursor(&self.mailbox, folder).await?;
-        let (linked, unconfirmed) = self.scan_links(folder).await?;
+        let links = self.scan_links(folder, !cursor.enumerated).await?;
+        let (linked, unconfirmed) = (links.count, links.unconfirmed);
         // An enumeration is only trusted whole: one cut short starts again from the top,
         // so that "not seen" reliably means "deleted".
         let mut enumeration = if cursor.enumerated {
             None
         } else {
-            Some(self.start_enumeration(folder).await?)
+            Some(self.start_enumeration(folder, Some(links.crm_ids)).await?)
         };
         let mut state = if cursor.enumerated {
             cursor.sync_state.clone()
@@ -57,7 +66,7 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
                 Err(BackendError::CursorInvalid) if state.is_some() => {
                     info!(%folder, "sync cursor invalid: enumerating the folder again");
                     report.reenumerated = true;
-                    enumeration = Some(self.start_enumeration(folder).await?);
+                    enumeration = Some(self.start_enumeration(folder, None).await?);
                     state = None;
                     continue;
                 }
@@ -202,45 +211,45 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
         Ok(())
     }
 
-    /// How many items are linked, and which of them we created without a pull having
-    /// seen them since.
-    async fn scan_links(&self, folder: Folder) -> Result<(usize, Vec<String>), SyncError> {
-        let mut count = 0;
-        let mut unconfirmed = Vec::new();
+    /// The folder's links as a pull starts: how many, which of their items we created
+    /// without a pull having seen them since, and, when `with_ids` (an enumeration
+    /// follows), their CRM ids.
+    async fn scan_links(&self, folder: Folder, with_ids: bool) -> Result<LinkScan, SyncError> {
+        let mut scan = LinkScan::default();
         let mut after: Option<String> = None;
         loop {
             let page = self
                 .store
                 .list_links(&self.mailbox, folder, after.as_deref(), LIST_PAGE)
                 .await?;
-            count += page.items.len();
-            unconfirmed.extend(
-                page.items
-                    .into_iter()
-                    .filter(|l| l.unconfirmed)
-                    .map(|l| l.item_id),
-            );
+            scan.count += page.items.len();
+            for link in page.items {
+                if link.unconfirmed {
+                    scan.unconfirmed.push(link.item_id);
+                }
+                if with_ids {
+                    scan.crm_ids.insert(link.crm_id);
+                }
+            }
             match page.next {
                 Some(next) => after = Some(next),
-                None => return Ok((count, unconfirmed)),
+                None => return Ok(scan),
             }
         }
     }
 
-    async fn start_enumeration(&self, folder: Folder) -> Result<Enumeration, SyncError> {
-        let mut linked = HashSet::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = self
-                .store
-                .list_links(&self.mailbox, folder, after.as_deref(), LIST_PAGE)
-                .await?;
-            linked.extend(page.items.into_iter().map(|l| l.crm_id));
-            match page.next {
-                Some(next) => after = Some(next),
-                None => break,
-            }
-        }
+    /// Starts enumerating `folder`: CRM records no link knows become candidates for
+    /// matching. `linked` is the linked CRM ids when the caller just read them; `None`
+    /// reads them now (the links may have changed since the pull began).
+    async fn start_enumeration(
+        &self,
+        folder: Folder,
+        linked: Option<HashSet<String>>,
+    ) -> Result<Enumeration, SyncError> {
+        let linked = match linked {
+            Some(linked) => linked,
+            None => self.scan_links(folder, true).await?.crm_ids,
+        };
         let mut matching = MatchIndex::default();
         let mut after: Option<String> = None;
         loop {
