@@ -77,29 +77,6 @@ pub(crate) fn scope(mailbox: &str) -> String {
     format!("send:{mailbox}")
 }
 
-/// The audit event of a message that went out.
-pub(crate) fn sent_event(
-    mailbox: &str,
-    actor: String,
-    key: &str,
-    message: &OutgoingMessage,
-    receipt: &SendReceipt,
-) -> AuditEvent {
-    let detail = json!({
-        "recipients": message.to.len() + message.cc.len() + message.bcc.len(),
-        "attachments": message.attachments.len(),
-        "message_id": receipt.message_id,
-    });
-    AuditEvent {
-        mailbox: mailbox.to_owned(),
-        at: Utc::now(),
-        actor,
-        action: "mail.send".to_owned(),
-        subject: format!("idempotency-key/{key}"),
-        detail: detail.to_string(),
-    }
-}
-
 impl QueuedSend {
     /// Reads a queue message body.
     pub fn parse(body: &str) -> Result<QueuedSend, serde_json::Error> {
@@ -154,6 +131,56 @@ impl QueuedSend {
             })
     }
 
+    /// Stores `record` under the send's idempotency key.
+    pub(crate) async fn record<S: StateStore>(
+        &self,
+        state: &S,
+        record: &SendRecord,
+    ) -> Result<(), StoreError> {
+        state
+            .finish_idempotent(
+                &scope(&self.mailbox),
+                &self.idempotency_key,
+                &record.to_json(),
+            )
+            .await
+    }
+
+    /// Deletes the spooled message (no error if there is none).
+    pub(crate) async fn unspool<S: StateStore>(&self, state: &S) -> Result<(), StoreError> {
+        state
+            .delete_spool(&self.mailbox, &self.idempotency_key)
+            .await
+    }
+
+    /// Writes the `mail.send` audit event of the message that went out. The message is sent
+    /// and recorded by then, so a missing audit line is logged, never an error that would
+    /// send it again.
+    pub(crate) async fn audit_sent<S: StateStore>(
+        &self,
+        state: &S,
+        actor: String,
+        message: &OutgoingMessage,
+        receipt: &SendReceipt,
+    ) {
+        let detail = json!({
+            "recipients": message.to.len() + message.cc.len() + message.bcc.len(),
+            "attachments": message.attachments.len(),
+            "message_id": receipt.message_id,
+        });
+        let event = AuditEvent {
+            mailbox: self.mailbox.clone(),
+            at: Utc::now(),
+            actor,
+            action: "mail.send".to_owned(),
+            subject: format!("idempotency-key/{}", self.idempotency_key),
+            detail: detail.to_string(),
+        };
+        if let Err(e) = state.append_audit(&[event]).await {
+            tracing::error!(error = %e, "audit event for a send not stored");
+        }
+    }
+
     /// Finishes a send that went out: the idempotency record gets the receipt (a repeat of
     /// the request replays it), the spool is deleted and the audit event written. An error
     /// means the send should be retried: the retry finds the sent message by its key.
@@ -166,27 +193,10 @@ impl QueuedSend {
         let record = SendRecord::Sent {
             receipt: receipt.clone(),
         };
-        state
-            .finish_idempotent(
-                &scope(&self.mailbox),
-                &self.idempotency_key,
-                &record.to_json(),
-            )
-            .await?;
-        state
-            .delete_spool(&self.mailbox, &self.idempotency_key)
-            .await?;
-        let event = sent_event(
-            &self.mailbox,
-            spooled.actor.clone(),
-            &self.idempotency_key,
-            &spooled.message,
-            receipt,
-        );
-        if let Err(e) = state.append_audit(&[event]).await {
-            // The message is sent and recorded; a missing audit line must not send it again.
-            tracing::error!(error = %e, "audit event for a queued send not stored");
-        }
+        self.record(state, &record).await?;
+        self.unspool(state).await?;
+        self.audit_sent(state, spooled.actor.clone(), &spooled.message, receipt)
+            .await;
         Ok(())
     }
 
@@ -199,9 +209,7 @@ impl QueuedSend {
         reason: &str,
     ) -> Result<(), StoreError> {
         self.record_failed(state, reason).await?;
-        state
-            .delete_spool(&self.mailbox, &self.idempotency_key)
-            .await
+        self.unspool(state).await
     }
 
     /// Records the send as failed with `reason` but keeps its spooled message: for a send
@@ -215,13 +223,7 @@ impl QueuedSend {
         let record = SendRecord::Failed {
             reason: Some(reason.to_owned()),
         };
-        state
-            .finish_idempotent(
-                &scope(&self.mailbox),
-                &self.idempotency_key,
-                &record.to_json(),
-            )
-            .await
+        self.record(state, &record).await
     }
 }
 

@@ -30,7 +30,7 @@ use crate::extract::{JsonBody, PathParams};
 use crate::message;
 use crate::ops::{Operations, OpsError, OutgoingMessage, SendReceipt};
 use crate::problem::ApiError;
-use crate::queued::{self, QueuedSend, SendRecord, SpooledSend, sent_event};
+use crate::queued::{self, QueuedSend, SendRecord, SpooledSend};
 
 /// How long a key is remembered (and how long an unfinished claim blocks retries).
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_hours(24);
@@ -126,11 +126,7 @@ where
         Ok(receipt) => {
             if retrying {
                 // A queued attempt given up on may have left its message spooled.
-                if let Err(e) = app
-                    .state
-                    .delete_spool(&queued.mailbox, &queued.idempotency_key)
-                    .await
-                {
+                if let Err(e) = queued.unspool(&app.state).await {
                     tracing::warn!(error = %e, "spooled message not deleted; it lapses with its TTL");
                 }
             }
@@ -171,17 +167,9 @@ where
         receipt: receipt.clone(),
     };
     finish(app, queued, &record).await;
-    let event = sent_event(
-        &queued.mailbox,
-        actor,
-        &queued.idempotency_key,
-        message,
-        &receipt,
-    );
-    if let Err(e) = app.state.append_audit(&[event]).await {
-        // The message is sent; a missing audit line must not turn that into an error.
-        tracing::error!(error = %e, "audit event for a send not stored");
-    }
+    queued
+        .audit_sent(&app.state, actor, message, &receipt)
+        .await;
     tracing::info!(outcome = "sent", "message sent");
     Json(receipt).into_response()
 }
@@ -194,12 +182,7 @@ where
     // LIMIT: when this write fails after a send, the claim stays unfinished and retries get
     // 409 until it lapses (IDEMPOTENCY_TTL); the message was sent once, which is what
     // matters, and the caller is told so by this response.
-    let scope = queued::scope(&queued.mailbox);
-    if let Err(e) = app
-        .state
-        .finish_idempotent(&scope, &queued.idempotency_key, &record.to_json())
-        .await
-    {
+    if let Err(e) = queued.record(&app.state, record).await {
         tracing::error!(error = %e, "idempotency record not stored");
     }
 }
@@ -231,11 +214,8 @@ where
         .map_err(|e| format!("the message could not be spooled: {e}"))?;
     // Recorded before it is queued: a worker that finishes it at once must not have its
     // receipt overwritten by this.
-    let record = SendRecord::Queued { due };
-    let scope = queued::scope(&queued.mailbox);
-    let recorded = app
-        .state
-        .finish_idempotent(&scope, &queued.idempotency_key, &record.to_json())
+    let recorded = queued
+        .record(&app.state, &SendRecord::Queued { due })
         .await
         .map_err(|e| format!("the key could not be marked queued: {e}"));
     let enqueued = match recorded {
@@ -247,10 +227,7 @@ where
         Err(why) => Err(why),
     };
     if enqueued.is_err()
-        && let Err(e) = app
-            .state
-            .delete_spool(&queued.mailbox, &queued.idempotency_key)
-            .await
+        && let Err(e) = queued.unspool(&app.state).await
     {
         tracing::warn!(error = %e, "spooled message not deleted; it lapses with its TTL");
     }
