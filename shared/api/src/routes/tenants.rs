@@ -382,8 +382,7 @@ where
         Ok(())
     })
     .await?;
-    // LIMIT: Operations has no call to drop what another process caches in memory for a
-    // tenant (tokens, clients); runners check the tenant's status before using them.
+    // LIMIT: other processes' in-memory clients and tokens stay until they see the Disabled status.
     app.secrets.delete(&secret_name(&tenant.id)).await?;
     // The shared app token too: it stays valid for up to an hour after the secret is gone.
     app.secrets
