@@ -108,6 +108,55 @@ async fn a_reopened_file_keeps_its_state_and_schema_version() {
 }
 
 #[test]
+fn a_state_file_is_opened_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let _store = SqliteStore::open(&path).unwrap();
+    // WAL is a property of the file, so a second connection sees what the store set.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+/// A file written by the first release (schema version 1, before the spool table) is
+/// brought to the current version on open, keeping what it held.
+#[tokio::test]
+async fn a_version_1_database_is_migrated_forward_and_keeps_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        store
+            .put_tenant(&tenant("t-1"), Expect::Absent)
+            .await
+            .unwrap();
+    }
+    // Take the file back to what version 1 wrote: no spool table, user_version 1.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("DROP INDEX spool_by_expiry; DROP TABLE spool;")
+            .unwrap();
+        conn.pragma_update(None, "user_version", 1_i64).unwrap();
+    }
+    assert_eq!(user_version(&path), 1);
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(user_version(&path), i64::from(SCHEMA_VERSION));
+    assert_eq!(store.get_tenant("t-1").await.unwrap().unwrap().version, 1);
+    let now = Utc::now();
+    store
+        .put_spool("a@example.com", "k", b"queued", Duration::from_mins(5), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_spool("a@example.com", "k", now).await.unwrap(),
+        b"queued"
+    );
+}
+
+#[test]
 fn a_database_from_a_newer_mailbridge_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
