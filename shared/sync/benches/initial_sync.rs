@@ -13,7 +13,7 @@
 )]
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -101,11 +101,9 @@ fn minimum_requests(items: usize) -> usize {
     pages + full * 512usize.div_ceil(100) + rest.div_ceil(100)
 }
 
-fn main() {
-    if std::env::var("MAILBRIDGE_BENCH_ROLE").as_deref() == Ok("simulator") {
-        simulator();
-        return;
-    }
+/// Starts this binary again as the simulator and reads the line where it says where it
+/// listens and with which credentials.
+fn start_simulator() -> (Child, BufReader<ChildStdout>, ChildStdin, Vec<String>) {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .env("MAILBRIDGE_BENCH_ROLE", "simulator")
         .stdin(Stdio::piped())
@@ -113,10 +111,19 @@ fn main() {
         .spawn()
         .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut input = child.stdin.take().unwrap();
+    let input = child.stdin.take().unwrap();
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
-    let parts: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+    let parts = line.split_whitespace().map(str::to_owned).collect();
+    (child, out, input, parts)
+}
+
+fn main() {
+    if std::env::var("MAILBRIDGE_BENCH_ROLE").as_deref() == Ok("simulator") {
+        simulator();
+        return;
+    }
+    let (mut child, mut out, mut input, parts) = start_simulator();
     let (base, tenant, client, secret, mailbox) =
         (&parts[0], &parts[1], &parts[2], &parts[3], &parts[4]);
     let mut counts = || {
