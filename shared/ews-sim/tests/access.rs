@@ -1,7 +1,7 @@
 //! The token endpoint's refusals, each as the identity platform words them, and every way
 //! EWS refuses a token or an impersonation target.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
 mod harness;
 
@@ -22,11 +22,17 @@ async fn fetch(env: &harness::Env, tenant: &str, client: &str, secret: &str) -> 
     env.token_client().fetch(&creds).await.unwrap_err()
 }
 
-fn diagnosed(err: &IdentityError) -> (Cause, Option<u32>) {
+/// The cause, the `AADSTS` code, the HTTP status and the OAuth `error` value of a refusal.
+fn diagnosed(err: &IdentityError) -> (Cause, Option<u32>, Option<u16>, Option<&str>) {
     let diagnosis = err
         .diagnosis()
         .unwrap_or_else(|| panic!("a diagnosis for {err}"));
-    (diagnosis.kind(), diagnosis.code())
+    (
+        diagnosis.kind(),
+        diagnosis.code(),
+        err.status(),
+        diagnosis.oauth_error(),
+    )
 }
 
 #[tokio::test]
@@ -42,11 +48,16 @@ async fn each_credential_mistake_gets_its_aadsts_code() {
         &t.client_secret,
     )
     .await;
+    // Statuses and `error` values as the identity platform answers each code.
     assert_eq!(
         diagnosed(&unknown_tenant),
-        (Cause::TenantNotFound, Some(90002))
+        (
+            Cause::TenantNotFound,
+            Some(90002),
+            Some(400),
+            Some("invalid_request")
+        )
     );
-    assert_eq!(unknown_tenant.status(), Some(400));
 
     let unknown_app = fetch(
         &env,
@@ -57,7 +68,12 @@ async fn each_credential_mistake_gets_its_aadsts_code() {
     .await;
     assert_eq!(
         diagnosed(&unknown_app),
-        (Cause::ApplicationNotFound, Some(700_016))
+        (
+            Cause::ApplicationNotFound,
+            Some(700_016),
+            Some(400),
+            Some("unauthorized_client")
+        )
     );
 
     let wrong_secret = fetch(
@@ -69,9 +85,13 @@ async fn each_credential_mistake_gets_its_aadsts_code() {
     .await;
     assert_eq!(
         diagnosed(&wrong_secret),
-        (Cause::WrongClientSecret, Some(7_000_215))
+        (
+            Cause::WrongClientSecret,
+            Some(7_000_215),
+            Some(401),
+            Some("invalid_client")
+        )
     );
-    assert_eq!(wrong_secret.status(), Some(401));
 
     // The domain names the tenant as well as its id.
     let creds = AppCredentials::new(&t.domain, &t.client_id, ClientSecret::new(&t.client_secret));
@@ -85,7 +105,12 @@ async fn each_credential_mistake_gets_its_aadsts_code() {
     let expired = fetch(&env, &t.tenant_id, &t.client_id, &t.client_secret).await;
     assert_eq!(
         diagnosed(&expired),
-        (Cause::ClientSecretExpired, Some(7_000_222))
+        (
+            Cause::ClientSecretExpired,
+            Some(7_000_222),
+            Some(401),
+            Some("invalid_client")
+        )
     );
 
     world
@@ -97,7 +122,12 @@ async fn each_credential_mistake_gets_its_aadsts_code() {
     let no_consent = fetch(&env, &t.tenant_id, &t.client_id, &t.client_secret).await;
     assert_eq!(
         diagnosed(&no_consent),
-        (Cause::AdminConsentMissing, Some(65001))
+        (
+            Cause::AdminConsentMissing,
+            Some(65001),
+            Some(400),
+            Some("invalid_grant")
+        )
     );
 
     world
@@ -109,7 +139,12 @@ async fn each_credential_mistake_gets_its_aadsts_code() {
     let disabled = fetch(&env, &t.tenant_id, &t.client_id, &t.client_secret).await;
     assert_eq!(
         diagnosed(&disabled),
-        (Cause::ApplicationDisabled, Some(7_000_112))
+        (
+            Cause::ApplicationDisabled,
+            Some(7_000_112),
+            Some(400),
+            Some("unauthorized_client")
+        )
     );
     world
         .update_tenant(&t.tenant_id, |tenant| tenant.apps[0].enabled = true)
@@ -128,7 +163,12 @@ async fn each_credential_mistake_gets_its_aadsts_code() {
         .unwrap_err();
     assert_eq!(
         diagnosed(&bad_scope),
-        (Cause::InvalidScope, Some(1_002_012))
+        (
+            Cause::InvalidScope,
+            Some(1_002_012),
+            Some(400),
+            Some("invalid_scope")
+        )
     );
     let unknown_resource = env
         .token_client()
@@ -136,7 +176,11 @@ async fn each_credential_mistake_gets_its_aadsts_code() {
         .fetch(&creds)
         .await
         .unwrap_err();
-    assert_eq!(diagnosed(&unknown_resource).1, Some(500_011));
+    let (_, code, status, error) = diagnosed(&unknown_resource);
+    assert_eq!(
+        (code, status, error),
+        (Some(500_011), Some(400), Some("invalid_resource"))
+    );
 }
 
 #[tokio::test]
@@ -388,19 +432,47 @@ async fn expired_tokens_are_refused_and_the_client_renews_once() {
     assert_eq!(world.stats().tokens_issued, 3);
 
     // Tokens also expire with time: the simulator's clock moves on past their lifetime.
+    // A token fetched directly works until then, and is refused after.
     world.set_token_lifetime(Duration::minutes(10));
     world.expire_tokens(&env.tenant.tenant_id);
     assert!(env.ews.execute(env.mailbox(), &folders()).await.is_ok());
+    let t = &env.tenant;
+    let creds = AppCredentials::new(
+        &t.tenant_id,
+        &t.client_id,
+        ClientSecret::new(&t.client_secret),
+    );
+    let issued = env.token_client().fetch(&creds).await.unwrap();
+    let raw = |bearer: String| {
+        let request = env
+            .http
+            .post(env.sim.ews_url())
+            .bearer_auth(bearer)
+            .header("content-type", "text/xml; charset=utf-8")
+            .body(raw_get_folder(env.mailbox()));
+        async move { request.send().await.unwrap() }
+    };
+    let before = raw(issued.bearer().to_owned()).await;
+    assert_eq!(
+        before.status().as_u16(),
+        200,
+        "the token is good until then"
+    );
     world.advance_clock(Duration::minutes(11));
-    let raw = env
-        .http
-        .post(env.sim.ews_url())
-        .bearer_auth("eyJ0eXAiOiJKV1QifQ.e30.c2ln")
-        .body("<x/>")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(raw.status().as_u16(), 401);
+    let after = raw(issued.bearer().to_owned()).await;
+    assert_eq!(after.status().as_u16(), 401);
+    let diagnostics = after.headers()["x-ms-diagnostics"].to_str().unwrap();
+    assert!(
+        diagnostics.contains("The token has expired."),
+        "{diagnostics}"
+    );
     assert!(env.ews.execute(env.mailbox(), &folders()).await.is_ok());
-    assert_eq!(world.stats().tokens_issued, 5);
+    assert_eq!(world.stats().tokens_issued, 6);
+}
+
+/// A `GetFolder` for the contacts folder, as raw SOAP.
+fn raw_get_folder(mailbox: &str) -> String {
+    format!(
+        r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><s:Header><t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>{mailbox}</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation></s:Header><s:Body><m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id="contacts"/></m:FolderIds></m:GetFolder></s:Body></s:Envelope>"#
+    )
 }
