@@ -48,6 +48,7 @@ async fn raw_get_folder(env: &harness::Env, token: &str) -> (u16, String) {
         .http
         .post(env.sim.ews_url())
         .bearer_auth(token)
+        .header("content-type", "text/xml; charset=utf-8")
         .body(body)
         .send()
         .await
@@ -113,7 +114,14 @@ async fn futures_join(env: &harness::Env, token: &str, n: usize) -> Vec<(u16, St
             let body = format!(
                 r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><s:Header><t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>{mailbox}</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation></s:Header><s:Body><m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id="contacts"/></m:FolderIds></m:GetFolder></s:Body></s:Envelope>"#
             );
-            let response = http.post(url).bearer_auth(token).body(body).send().await.unwrap();
+            let response = http
+                .post(url)
+                .bearer_auth(token)
+                .header("content-type", "text/xml; charset=utf-8")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
             (response.status().as_u16(), response.text().await.unwrap())
         });
     }

@@ -43,6 +43,7 @@ enum Reply {
     Xml(StatusCode, String),
     Unauthorized(Option<AuthFailure>),
     Forbidden(String),
+    UnsupportedMedia(String),
     Throttled(Throttled, &'static str),
     Html500,
     Kill,
@@ -79,6 +80,10 @@ pub(crate) async fn endpoint(
                 response.headers_mut().insert("x-ms-diagnostics", value);
             }
             response
+        }
+        Reply::UnsupportedMedia(text) => {
+            world.record(op, &body, 415, &text);
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, text).into_response()
         }
         Reply::Throttled(throttled, op) => {
             world.count(|s| s.throttled += 1);
@@ -234,6 +239,9 @@ async fn serve(
         Ok(granted) => granted,
         Err(reply) => return (reply, None),
     };
+    if let Err(reply) = soap_content_type(headers) {
+        return (reply, None);
+    }
     let root = match xml::parse(body) {
         Ok(root) => root,
         Err(err) => return (fault_reply(&Fault::schema(err)), None),
@@ -292,6 +300,22 @@ async fn serve(
         "EWS request"
     );
     (reply, fault)
+}
+
+/// EWS speaks SOAP 1.1 only: like its WCF binding, it refuses any other content type
+/// (SOAP 1.2's `application/soap+xml` included) with HTTP 415 before reading the body.
+fn soap_content_type(headers: &HeaderMap) -> Result<(), Reply> {
+    let value = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    let media = value.split(';').next().unwrap_or_default().trim();
+    if media.eq_ignore_ascii_case("text/xml") {
+        return Ok(());
+    }
+    Err(Reply::UnsupportedMedia(format!(
+        "Cannot process the message because the content type '{value}' was not the expected type 'text/xml; charset=utf-8'."
+    )))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
