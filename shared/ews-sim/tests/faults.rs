@@ -40,20 +40,23 @@ fn no_retry(env: &harness::Env) -> EwsClient<TenantTokens> {
 }
 
 async fn raw_get_folder(env: &harness::Env, token: &str) -> (u16, String) {
+    let response = get_folder_of(env, token, env.mailbox()).await;
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// A raw `GetFolder` for `mailbox`'s contacts folder; the whole response, headers included.
+async fn get_folder_of(env: &harness::Env, token: &str, mailbox: &str) -> reqwest::Response {
     let body = format!(
-        r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><s:Header><t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>{}</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation></s:Header><s:Body><m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id="contacts"/></m:FolderIds></m:GetFolder></s:Body></s:Envelope>"#,
-        env.mailbox()
+        r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><s:Header><t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>{mailbox}</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation></s:Header><s:Body><m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id="contacts"/></m:FolderIds></m:GetFolder></s:Body></s:Envelope>"#
     );
-    let response = env
-        .http
+    env.http
         .post(env.sim.ews_url())
         .bearer_auth(token)
         .header("content-type", "text/xml; charset=utf-8")
         .body(body)
         .send()
         .await
-        .unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
+        .unwrap()
 }
 
 async fn token(env: &harness::Env) -> String {
@@ -157,6 +160,94 @@ async fn the_rate_budget_allows_a_burst_then_hints_when_to_come_back() {
         (1_000..=2_000).contains(&hint),
         "one token takes two seconds to refill: {hint}"
     );
+}
+
+#[tokio::test]
+async fn a_breached_rate_budget_is_refused_with_429_or_503_and_retry_after() {
+    let env = harness::start().await;
+    let world = env.sim.world();
+    let token = token(&env).await;
+    // Each refusal on its own mailbox, so each starts with a full budget.
+    for (refusal, mailbox, status) in [
+        (Refusal::Http429, &env.tenant.mailboxes[0], 429),
+        (Refusal::Http503, &env.tenant.mailboxes[1], 503),
+    ] {
+        world.set_throttle(ThrottlePolicy {
+            rate_per_second: Some(0.5),
+            burst: 1,
+            refusal,
+            ..ThrottlePolicy::default()
+        });
+        let first = get_folder_of(&env, &token, mailbox).await;
+        assert_eq!(first.status().as_u16(), 200, "{refusal:?}: the burst");
+        assert!(first.headers().get("retry-after").is_none());
+        let refused = get_folder_of(&env, &token, mailbox).await;
+        assert_eq!(refused.status().as_u16(), status, "{refusal:?}");
+        // One token takes two seconds to refill at half a request per second.
+        assert_eq!(
+            refused.headers()["retry-after"].to_str().unwrap(),
+            "2",
+            "{refusal:?}"
+        );
+        let text = refused.text().await.unwrap();
+        assert!(text.contains("Try again later"), "{refusal:?}: {text}");
+    }
+    assert_eq!(world.stats().throttled, 2);
+}
+
+#[tokio::test]
+async fn budgets_are_per_mailbox_so_one_exhausted_leaves_another_alone() {
+    let env = harness::start().await;
+    let world = env.sim.world();
+    let token = token(&env).await;
+    let (busy, quiet) = (&env.tenant.mailboxes[0], &env.tenant.mailboxes[1]);
+
+    // The rate budget: the first mailbox spends its burst, the second still has its own.
+    world.set_throttle(ThrottlePolicy {
+        rate_per_second: Some(0.01),
+        burst: 2,
+        refusal: Refusal::Http429,
+        ..ThrottlePolicy::default()
+    });
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(get_folder_of(&env, &token, busy).await.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429]);
+    let (again, other, other_again) = tokio::join!(
+        get_folder_of(&env, &token, busy),
+        get_folder_of(&env, &token, quiet),
+        get_folder_of(&env, &token, quiet),
+    );
+    assert_eq!(
+        [again.status(), other.status(), other_again.status()].map(|s| s.as_u16()),
+        [429, 200, 200]
+    );
+
+    // The concurrency budget: while one request holds the first mailbox's only slot, the
+    // second mailbox's requests run.
+    world.set_throttle(ThrottlePolicy {
+        max_concurrency: 1,
+        ..ThrottlePolicy::default()
+    });
+    world.set_faults(FaultPlan {
+        latency_ms: 300,
+        ..FaultPlan::default()
+    });
+    let (a1, a2, b1) = tokio::join!(
+        get_folder_of(&env, &token, busy),
+        get_folder_of(&env, &token, busy),
+        get_folder_of(&env, &token, quiet),
+    );
+    let mut busy_statuses = [a1.status().as_u16(), a2.status().as_u16()];
+    busy_statuses.sort_unstable();
+    assert_eq!(busy_statuses, [200, 500], "one of two concurrent requests");
+    assert_eq!(
+        b1.status().as_u16(),
+        200,
+        "the other mailbox is not held up"
+    );
+    assert_eq!(world.stats().throttled, 3);
 }
 
 #[tokio::test]

@@ -520,3 +520,73 @@ async fn bad_requests_get_exchange_errors_not_crashes() {
         other => panic!("a view over two years is refused: {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn an_item_updated_then_deleted_since_the_last_sync_comes_back_as_one_delete() {
+    let env = harness::start().await;
+    let world = env.sim.world();
+    let mb = env.mailbox();
+    world
+        .seed(
+            mb,
+            &SeedSpec {
+                contacts: 3,
+                ..SeedSpec::default()
+            },
+        )
+        .unwrap();
+    let first = env
+        .ews
+        .execute(
+            mb,
+            &SyncFolderItems::new(DistinguishedFolder::Contacts, None),
+        )
+        .await
+        .unwrap();
+    let ids: Vec<ItemId> = first
+        .changes
+        .iter()
+        .map(|c| match c {
+            SyncChange::Create(item) => item.id().unwrap().clone(),
+            other => panic!("creates only: {other:?}"),
+        })
+        .collect();
+    assert_eq!(ids.len(), 3);
+
+    // One through EWS: updated, then deleted for good.
+    let update = UpdateItem::guarded(vec![ItemChange {
+        id: ids[0].clone(),
+        updates: Updates::Contact(vec![ContactUpdate::JobTitle(Some("Gone soon".into()))]),
+    }]);
+    let updated = id_of(&env.ews.execute(mb, &update).await.unwrap()[0]);
+    let delete = DeleteItem {
+        delete_type: mailbridge_ews::ops::DeleteType::HardDelete,
+        ..DeleteItem::move_to_deleted_items(vec![updated])
+    };
+    assert!(env.ews.execute(mb, &delete).await.unwrap()[0].is_ok());
+    // One by the owner: edited in Outlook, then deleted (to Deleted Items).
+    world
+        .owner_edit(mb, &ids[1].id, |c| {
+            if let ItemData::Contact(c) = &mut c.data {
+                c.nickname = Some("Edited".into());
+            }
+        })
+        .unwrap();
+    world.owner_delete(mb, &ids[1].id).unwrap();
+
+    let delta = env
+        .ews
+        .execute(
+            mb,
+            &SyncFolderItems::new(DistinguishedFolder::Contacts, first.sync_state),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        delta.changes,
+        [
+            SyncChange::Delete(ItemId::new(ids[0].id.clone(), None)),
+            SyncChange::Delete(ItemId::new(ids[1].id.clone(), None)),
+        ]
+    );
+}

@@ -478,8 +478,16 @@ mod tests {
         let mut mb = Mailbox::new("a@x.example", "A", 1);
         let a = mb.create(FolderKind::Contacts, contact("a"), now).unwrap();
         let b = mb.create(FolderKind::Contacts, contact("b"), now).unwrap();
+        let gone = mb.create(FolderKind::Contacts, contact("e"), now).unwrap();
         let (first, cursor) = sync_all(&mb, None);
-        assert_eq!(first, [SyncChange::Create(a), SyncChange::Create(b)]);
+        assert_eq!(
+            first,
+            [
+                SyncChange::Create(a),
+                SyncChange::Create(b),
+                SyncChange::Create(gone)
+            ]
+        );
 
         mb.update(a, None, now, rename("a2")).unwrap();
         mb.update(a, None, now, rename("a3")).unwrap();
@@ -488,13 +496,17 @@ mod tests {
         let d = mb.create(FolderKind::Contacts, contact("d"), now).unwrap();
         mb.remove(d).unwrap();
         mb.remove(b).unwrap();
+        // Updated, then deleted: the client, which has it, hears only of the delete.
+        mb.update(gone, None, now, rename("e2")).unwrap();
+        mb.remove(gone).unwrap();
         let (second, cursor) = sync_all(&mb, Some(&cursor));
         assert_eq!(
             second,
             [
                 SyncChange::Update(a),
                 SyncChange::Create(c),
-                SyncChange::Delete(b)
+                SyncChange::Delete(b),
+                SyncChange::Delete(gone)
             ]
         );
         assert!(sync_all(&mb, Some(&cursor)).0.is_empty());
