@@ -16,7 +16,7 @@ use bytes::Bytes;
 use http_body::Frame;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::{Notify, watch};
 
 use crate::world::World;
 
@@ -38,28 +38,28 @@ pub(crate) fn router(world: Arc<World>) -> Router {
         .with_state(world)
 }
 
-/// A running server; dropping it stops the accept loop.
+/// A running server; dropping it stops the accept loop and closes every open connection,
+/// as a server restart would (kept-alive connections included).
 pub(crate) struct Running {
     pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
+    stop: watch::Sender<bool>,
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        let _ = self.stop.send(true);
     }
 }
 
 /// Serves `router` on `listener` until the returned handle is dropped.
 pub(crate) fn spawn(listener: TcpListener, router: Router) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
-    let (stop, mut stopped) = oneshot::channel::<()>();
+    let (stop, stopped) = watch::channel(false);
+    let mut stopping = stopped.clone();
     tokio::spawn(async move {
         loop {
             let accepted = tokio::select! {
-                _ = &mut stopped => return,
+                _ = stopping.wait_for(|stop| *stop) => return,
                 accepted = listener.accept() => accepted,
             };
             let Ok((stream, _)) = accepted else {
@@ -68,16 +68,17 @@ pub(crate) fn spawn(listener: TcpListener, router: Router) -> std::io::Result<Ru
                 continue;
             };
             let _ = stream.set_nodelay(true);
-            tokio::spawn(serve_connection(stream, router.clone()));
+            tokio::spawn(serve_connection(stream, router.clone(), stopped.clone()));
         }
     });
-    Ok(Running {
-        addr,
-        stop: Some(stop),
-    })
+    Ok(Running { addr, stop })
 }
 
-async fn serve_connection(stream: tokio::net::TcpStream, router: Router) {
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    router: Router,
+    mut stopped: watch::Receiver<bool>,
+) {
     let kill = Arc::new(Notify::new());
     let service = {
         let kill = kill.clone();
@@ -102,6 +103,7 @@ async fn serve_connection(stream: tokio::net::TcpStream, router: Router) {
     tokio::select! {
         _ = connection => {}
         () = kill.notified() => {}
+        _ = stopped.wait_for(|stop| *stop) => {}
     }
 }
 
