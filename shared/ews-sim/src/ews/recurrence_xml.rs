@@ -1,6 +1,6 @@
 //! `t:Recurrence` in both directions: a pattern element and a range element.
 
-use super::item_in::{date_of, uint};
+use super::item_in::date_of;
 use super::soap::Fault;
 use super::xml::{Node, Ns, XmlOut};
 use crate::model::{DayOfWeek, Pattern, Range, Recurrence, WeekIndex};
@@ -41,7 +41,7 @@ impl Part<'_> {
     fn interval(&self) -> Result<u32, Fault> {
         self.0
             .child(Ns::Types, "Interval")
-            .map_or(Ok(1), |i| uint(i, 1..=999))
+            .map_or(Ok(1), |i| int_in(i, 1..=999))
     }
 
     fn days(&self) -> Result<Vec<DayOfWeek>, Fault> {
@@ -71,7 +71,7 @@ impl Part<'_> {
     }
 
     fn day_of_month(&self) -> Result<u32, Fault> {
-        uint(self.required("DayOfMonth")?, 1..=31)
+        int_in(self.required("DayOfMonth")?, 1..=31)
     }
 
     fn start(&self) -> Result<chrono::NaiveDate, Fault> {
@@ -125,7 +125,7 @@ fn read_range(part: &Part<'_>) -> Result<Option<Range>, Fault> {
         },
         "NumberedRecurrence" => Range::Numbered {
             start: part.start()?,
-            count: uint(part.required("NumberOfOccurrences")?, 1..=999)?,
+            count: int_in(part.required("NumberOfOccurrences")?, 1..=999)?,
         },
         _ => return Ok(None),
     }))
@@ -154,6 +154,30 @@ pub fn read(node: &Node) -> Result<Recurrence, Fault> {
     };
     recurrence.validate().map_err(|e| invalid(&e.0))?;
     Ok(recurrence)
+}
+
+/// A count the schema types as `xs:int`: text that is no integer fails schema validation,
+/// while an integer out of `range` is a valid request for an impossible series, which
+/// Exchange refuses with `ErrorCalendarInvalidRecurrence`.
+fn int_in(node: &Node, range: std::ops::RangeInclusive<u32>) -> Result<u32, Fault> {
+    let value = node.value().trim();
+    let Ok(number) = value.parse::<i64>() else {
+        return Err(Fault::schema(format!(
+            "{} {value:?} is not an xs:int",
+            node.name
+        )));
+    };
+    u32::try_from(number)
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            invalid(&format!(
+                "{} {number} is not from {} to {}",
+                node.name,
+                range.start(),
+                range.end()
+            ))
+        })
 }
 
 fn month_name(month: u32) -> &'static str {

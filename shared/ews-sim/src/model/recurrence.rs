@@ -396,6 +396,15 @@ pub struct Entry {
 /// Every original start of a series (occurrences, changed or not, but not deleted) up to
 /// `until`.
 pub fn original_starts(event: &Event, until: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    let mut starts = pattern_starts(event, until);
+    starts.retain(|s| !event.deleted.contains(s));
+    starts
+}
+
+/// Every start the pattern gives up to `until`, deleted occurrences included: what an
+/// `OccurrenceItemId`'s `InstanceIndex` counts, so that naming a deleted occurrence by its
+/// index is `ErrorCalendarOccurrenceIsDeletedFromRecurrence`, not the next occurrence.
+pub fn pattern_starts(event: &Event, until: DateTime<Utc>) -> Vec<DateTime<Utc>> {
     let Some(recurrence) = &event.recurrence else {
         return vec![event.start];
     };
@@ -404,7 +413,6 @@ pub fn original_starts(event: &Event, until: DateTime<Utc>) -> Vec<DateTime<Utc>
         .dates_until(until.date_naive())
         .into_iter()
         .map(|d| d.and_time(time).and_utc())
-        .filter(|s| !event.deleted.contains(s))
         .collect()
 }
 

@@ -3,6 +3,10 @@
 
 #![allow(dead_code)]
 
+#[allow(dead_code)]
+#[path = "../../../ews/tests/xmllint/mod.rs"]
+pub mod xmllint;
+
 use crate::harness::Env;
 
 pub const SOAP: &str = "http://schemas.xmlsoap.org/soap/envelope/";
@@ -101,6 +105,8 @@ pub struct Case {
     pub status: u16,
     /// The only response code the response may hold.
     pub code: &'static str,
+    /// Run on the world just before the request (to queue a fault, say).
+    pub setup: Option<fn(&mailbridge_ews_sim::World)>,
 }
 
 impl Case {
@@ -110,7 +116,15 @@ impl Case {
             request,
             status,
             code,
+            setup: None,
         }
+    }
+
+    /// The same row, with `setup` run just before its request.
+    #[must_use]
+    pub fn after(mut self, setup: fn(&mailbridge_ews_sim::World)) -> Case {
+        self.setup = Some(setup);
+        self
     }
 }
 
@@ -120,6 +134,9 @@ pub async fn run(env: &Env, token: &str, cases: Vec<Case>) -> Vec<(String, Vec<u
     let mut failures = Vec::new();
     let mut responses = Vec::new();
     for case in cases {
+        if let Some(setup) = case.setup {
+            setup(env.sim.world());
+        }
         let (status, body) = post(env, token, case.request).await;
         let got = codes(&body);
         if status != case.status || got != [case.code] {
@@ -142,4 +159,43 @@ pub async fn run(env: &Env, token: &str, cases: Vec<Case>) -> Vec<(String, Vec<u
 /// Whether a response is a SOAP fault.
 pub fn is_fault(body: &[u8]) -> bool {
     String::from_utf8_lossy(body).contains("<s:Fault>")
+}
+
+/// Validates responses: messages against the EWS schemas, SOAP faults by their detail.
+pub fn assert_valid(responses: Vec<(String, Vec<u8>)>) {
+    let (faults, messages): (Vec<_>, Vec<_>) =
+        responses.into_iter().partition(|(_, b)| is_fault(b));
+    check_faults(&faults);
+    if !messages.is_empty() {
+        xmllint::assert_valid(&messages);
+    }
+}
+
+/// The schemas do not cover SOAP faults: check their detail by hand, the code against the
+/// schema's `ResponseCodeType`.
+pub fn check_faults(faults: &[(String, Vec<u8>)]) {
+    let codes = std::fs::read_to_string(xmllint::schema_dir().join("messages.xsd"))
+        .expect("the EWS messages schema");
+    for (name, doc) in faults {
+        let doc = String::from_utf8_lossy(doc);
+        let code = doc
+            .split_once("<e:ResponseCode")
+            .and_then(|(_, rest)| rest.split_once('>'))
+            .and_then(|(_, rest)| rest.split_once("</e:ResponseCode>"))
+            .map_or_else(
+                || panic!("{name}: a fault without a ResponseCode detail"),
+                |(code, _)| code,
+            );
+        assert!(
+            codes.contains(&format!("value=\"{code}\"")),
+            "{name}: {code} is not a ResponseCodeType"
+        );
+        assert!(
+            doc.contains(&format!(
+                "<faultcode xmlns:a=\"{TYPES}\">a:{code}</faultcode>"
+            )),
+            "{name}"
+        );
+        assert!(doc.contains("<faultstring xml:lang=\"en-US\">"), "{name}");
+    }
 }

@@ -15,7 +15,7 @@ use super::ids::{self, ItemRef};
 use super::soap::{Fault, MsgError};
 use super::xml::{Node, Ns};
 use crate::faults::Fault as Injected;
-use crate::model::recurrence::{Entry, EntryKind, expand, original_starts};
+use crate::model::recurrence::{Entry, EntryKind, expand, pattern_starts};
 use crate::model::{Event, FolderKind, ItemData, Mailbox};
 use crate::world::{Delivery, World};
 
@@ -208,7 +208,7 @@ pub(crate) fn target_of(node: &Node, ctx: &Ctx<'_>) -> Result<Target, MsgError> 
                 .ok_or_else(|| MsgError::from(Fault::schema("InstanceIndex must be 1 or more")))?;
             let event = series(store, number)?;
             let far = event.start + chrono::Duration::days(366 * 30);
-            let start = original_starts(event, far)
+            let start = pattern_starts(event, far)
                 .get(index - 1)
                 .copied()
                 .ok_or_else(|| {
