@@ -229,3 +229,39 @@ async fn malformed_requests_each_get_their_status_and_code_and_validate() {
     let (status, _) = raw::post(&env, &token, raw::op(env.mailbox(), GET_CONTACTS_FOLDER)).await;
     assert_eq!(status, 200, "text/xml is accepted");
 }
+
+#[test]
+fn the_fault_schema_refuses_faults_exchange_would_not_send() {
+    use mailbridge_ews_sim::ews::soap::{Fault, fault_envelope};
+    let good =
+        fault_envelope(&Fault::new("ErrorServerBusy", "Busy.").with("BackOffMilliseconds", "2000"));
+    let bad = [
+        ("an unknown code", good.replace(">ErrorServerBusy<", ">ErrorMadeUp<")),
+        (
+            "no Message in the detail",
+            good.replace(
+                r#"<e:Message xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">Busy.</e:Message>"#,
+                "",
+            ),
+        ),
+        (
+            "a MessageXml value without a name",
+            good.replace(r#" Name="BackOffMilliseconds""#, ""),
+        ),
+        (
+            "no faultstring",
+            good.replace(r#"<faultstring xml:lang="en-US">Busy.</faultstring>"#, ""),
+        ),
+    ];
+    let mut documents = vec![("good".to_owned(), good.clone().into_bytes())];
+    for (name, doc) in &bad {
+        assert_ne!(doc, &good, "{name}: the edit applies");
+        documents.push(((*name).to_owned(), doc.clone().into_bytes()));
+    }
+    let failures = raw::fault_schema::failures(&documents);
+    let failed: Vec<&str> = failures
+        .iter()
+        .map(|f| f.split(':').next().unwrap())
+        .collect();
+    assert_eq!(failed, bad.map(|(name, _)| name), "{failures:#?}");
+}
