@@ -1,10 +1,13 @@
 //! The control interface over HTTP, under `/_sim/` where no EWS client looks: the same
-//! operations as the [`World`] methods, as JSON.
+//! operations as the [`World`] methods, as JSON. Every refusal is a 4xx with a JSON body
+//! `{"error": "..."}` that names what is wrong, a body or path that does not parse included.
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -29,6 +32,47 @@ impl IntoResponse for ControlError {
             ControlError::Invalid { .. } => StatusCode::BAD_REQUEST,
         };
         (status, Json(json!({ "error": self.to_string() }))).into_response()
+    }
+}
+
+fn refusal(status: StatusCode, text: &str) -> Response {
+    (status, Json(json!({ "error": text }))).into_response()
+}
+
+/// A JSON body; one that does not parse is refused with axum's status (400, 415 or 422)
+/// and its text, which names the field or the position, as a JSON error.
+struct Body<T>(T);
+
+impl<S, T> FromRequest<S> for Body<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(Body(value)),
+            Err(rejection) => Err(refusal(rejection.status(), &rejection.body_text())),
+        }
+    }
+}
+
+/// Path parameters; a folder name that is not one, say, is a 400 naming it, as JSON.
+struct Path<T>(T);
+
+impl<S, T> FromRequestParts<S> for Path<T>
+where
+    axum::extract::Path<T>: FromRequestParts<S, Rejection = PathRejection>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(rejection) => Err(refusal(rejection.status(), &rejection.body_text())),
+        }
     }
 }
 
@@ -74,7 +118,7 @@ pub(crate) fn routes() -> Router<Arc<World>> {
         .route("/_sim/stats", get(stats).delete(reset_stats))
 }
 
-async fn add_tenant(State(w): Shared, Json(t): Json<TenantConfig>) -> Response {
+async fn add_tenant(State(w): Shared, Body(t): Body<TenantConfig>) -> Response {
     match w.add_tenant(t) {
         Ok(()) => StatusCode::CREATED.into_response(),
         Err(e) => e.into_response(),
@@ -91,7 +135,7 @@ async fn tenant(State(w): Shared, Path(key): Path<String>) -> Response {
 async fn replace_tenant(
     State(w): Shared,
     Path(key): Path<String>,
-    Json(t): Json<TenantConfig>,
+    Body(t): Body<TenantConfig>,
 ) -> Response {
     match w.update_tenant(&key, |current| *current = t) {
         Ok(()) => done(),
@@ -109,7 +153,7 @@ async fn expire_tokens(State(w): Shared, Path(key): Path<String>) -> Response {
     }
 }
 
-async fn add_mailbox(State(w): Shared, Json(m): Json<MailboxConfig>) -> Response {
+async fn add_mailbox(State(w): Shared, Body(m): Body<MailboxConfig>) -> Response {
     match w.add_mailbox(m) {
         Ok(()) => StatusCode::CREATED.into_response(),
         Err(e) => e.into_response(),
@@ -126,7 +170,7 @@ async fn mailbox(State(w): Shared, Path(address): Path<String>) -> Response {
 async fn replace_mailbox(
     State(w): Shared,
     Path(address): Path<String>,
-    Json(m): Json<MailboxConfig>,
+    Body(m): Body<MailboxConfig>,
 ) -> Response {
     match w.update_mailbox(&address, |current| *current = m) {
         Ok(()) => done(),
@@ -137,7 +181,7 @@ async fn replace_mailbox(
 async fn seed(
     State(w): Shared,
     Path(address): Path<String>,
-    Json(spec): Json<SeedSpec>,
+    Body(spec): Body<SeedSpec>,
 ) -> Response {
     match w.seed(&address, &spec) {
         Ok(created) => Json(json!({ "created": created })).into_response(),
@@ -155,7 +199,7 @@ async fn items(State(w): Shared, Path((address, folder)): Path<(String, FolderKi
 async fn owner_create(
     State(w): Shared,
     Path((address, folder)): Path<(String, FolderKind)>,
-    Json(content): Json<ItemContent>,
+    Body(content): Body<ItemContent>,
 ) -> Response {
     match w.owner_create(&address, folder, content) {
         Ok(view) => (StatusCode::CREATED, Json(view)).into_response(),
@@ -173,7 +217,7 @@ async fn item(State(w): Shared, Path((address, id)): Path<(String, String)>) -> 
 async fn owner_replace(
     State(w): Shared,
     Path((address, id)): Path<(String, String)>,
-    Json(content): Json<ItemContent>,
+    Body(content): Body<ItemContent>,
 ) -> Response {
     match w.owner_replace(&address, &id, content) {
         Ok(view) => Json(view).into_response(),
@@ -218,20 +262,55 @@ async fn throttle(State(w): Shared) -> Response {
     Json(w.throttle.policy()).into_response()
 }
 
-async fn set_throttle(State(w): Shared, Json(policy): Json<ThrottlePolicy>) -> Response {
+async fn set_throttle(State(w): Shared, Body(policy): Body<ThrottlePolicy>) -> Response {
+    if policy.max_concurrency == 0 {
+        return ControlError::invalid(
+            "max_concurrency",
+            "must be at least 1; a rate budget throttles every request",
+        )
+        .into_response();
+    }
+    if let Some(rate) = policy.rate_per_second
+        && !(rate.is_finite() && rate > 0.0)
+    {
+        return ControlError::invalid(
+            "rate_per_second",
+            format!("{rate} is not a positive number of requests per second; null means no budget"),
+        )
+        .into_response();
+    }
     w.throttle.set(policy);
     done()
 }
+
+/// The most latency a fault plan may add to one request: ten minutes.
+const MAX_LATENCY_MS: u64 = 600_000;
+
+/// The most faults one inject request may queue.
+const MAX_INJECT: usize = 10_000;
+
+/// The furthest one request may move the clock: a hundred years.
+const MAX_ADVANCE_SECONDS: i64 = 100 * 366 * 24 * 3600;
 
 async fn faults(State(w): Shared) -> Response {
     Json(w.faults.plan()).into_response()
 }
 
-async fn set_faults(State(w): Shared, Json(plan): Json<FaultPlan>) -> Response {
+async fn set_faults(State(w): Shared, Body(plan): Body<FaultPlan>) -> Response {
     if let Some((fault, rate)) = plan.rates.iter().find(|(_, r)| !(0.0..=1.0).contains(r)) {
         return ControlError::invalid(
             "rates",
             format!("{fault:?} has the rate {rate}; rates are 0 to 1"),
+        )
+        .into_response();
+    }
+    if plan.latency_ms.saturating_add(plan.jitter_ms) > MAX_LATENCY_MS {
+        return ControlError::invalid(
+            "latency_ms",
+            format!(
+                "latency_ms plus jitter_ms is {} ms; at most {MAX_LATENCY_MS} ms",
+                u128::from(plan.latency_ms) + u128::from(plan.jitter_ms)
+            ),
         )
         .into_response();
     }
@@ -257,7 +336,14 @@ fn one() -> usize {
     1
 }
 
-async fn inject(State(w): Shared, Json(req): Json<Inject>) -> Response {
+async fn inject(State(w): Shared, Body(req): Body<Inject>) -> Response {
+    if !(1..=MAX_INJECT).contains(&req.count) {
+        return ControlError::invalid(
+            "count",
+            format!("{} faults; queue 1 to {MAX_INJECT} at a time", req.count),
+        )
+        .into_response();
+    }
     for _ in 0..req.count {
         w.faults.inject(req.fault, req.op.as_deref());
     }
@@ -269,9 +355,16 @@ struct Advance {
     seconds: i64,
 }
 
-async fn advance_clock(State(w): Shared, Json(req): Json<Advance>) -> Response {
+async fn advance_clock(State(w): Shared, Body(req): Body<Advance>) -> Response {
     if req.seconds < 0 {
         return ControlError::invalid("seconds", "the clock only moves forward").into_response();
+    }
+    if req.seconds > MAX_ADVANCE_SECONDS {
+        return ControlError::invalid(
+            "seconds",
+            format!("at most {MAX_ADVANCE_SECONDS} (a hundred years) at a time"),
+        )
+        .into_response();
     }
     w.advance_clock(chrono::Duration::seconds(req.seconds));
     done()

@@ -22,6 +22,9 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The most items of one kind a seed request may generate.
+pub const MAX_SEED: usize = 100_000;
+
 /// A mistake in a control request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ControlError {
@@ -326,6 +329,18 @@ impl World {
 
     /// Fills a mailbox with generated contacts and events; returns how many items were made.
     pub fn seed(&self, address: &str, spec: &SeedSpec) -> Result<usize, ControlError> {
+        for (field, count) in [
+            ("contacts", spec.contacts),
+            ("events", spec.events),
+            ("recurring", spec.recurring),
+        ] {
+            if count > MAX_SEED {
+                return Err(ControlError::invalid(
+                    field,
+                    format!("{count} items; at most {MAX_SEED} per seed request"),
+                ));
+            }
+        }
         let slot = self.slot_or_err(address)?;
         let now = self.now();
         let items = seed::generate(spec, address, now.date_naive());
@@ -335,7 +350,9 @@ impl World {
                 ItemData::Contact(_) => FolderKind::Contacts,
                 _ => FolderKind::Calendar,
             };
-            store.create(folder, content, now).map_err(store_error)?;
+            store
+                .create(folder, content, now)
+                .map_err(|e| store_error(e, address))?;
         }
         Ok(spec.contacts + spec.events + spec.recurring)
     }
@@ -352,7 +369,9 @@ impl World {
         let slot = self.slot_or_err(address)?;
         let now = self.now();
         let mut store = lock(&slot.store);
-        let number = store.create(folder, content, now).map_err(store_error)?;
+        let number = store
+            .create(folder, content, now)
+            .map_err(|e| store_error(e, address))?;
         let item = store
             .get(number)
             .ok_or_else(|| ControlError::UnknownItem(number.to_string()))?;
@@ -375,20 +394,32 @@ impl World {
                 edit(c);
                 Ok(())
             })
-            .map_err(store_error)?;
+            .map_err(|e| store_error(e, id))?;
         let item = store
             .get(number)
             .ok_or_else(|| ControlError::UnknownItem(id.to_owned()))?;
         Ok(ItemView::of(store.number(), item))
     }
 
-    /// Replaces an item's whole content as the owner would.
+    /// Replaces an item's whole content as the owner would; a contact stays a contact.
     pub fn owner_replace(
         &self,
         address: &str,
         id: &str,
         content: ItemContent,
     ) -> Result<ItemView, ControlError> {
+        let current = self.item(address, id)?;
+        if !current.folder.accepts(&content.data) {
+            return Err(ControlError::invalid(
+                "kind",
+                format!(
+                    "the item in {} is a {}; it cannot become a {}",
+                    current.folder.display_name(),
+                    current.content.data.kind(),
+                    content.data.kind()
+                ),
+            ));
+        }
         self.owner_edit(address, id, |c| *c = content)
     }
 
@@ -403,12 +434,12 @@ impl World {
             .get(number)
             .is_some_and(|i| i.folder == FolderKind::DeletedItems);
         if in_deleted {
-            store.remove(number).map_err(store_error)?;
+            store.remove(number).map_err(|e| store_error(e, id))?;
             return Ok(None);
         }
         let moved = store
             .move_to(number, FolderKind::DeletedItems, now)
-            .map_err(store_error)?;
+            .map_err(|e| store_error(e, id))?;
         Ok(Some(ids::item_id(store.number(), moved)))
     }
 
@@ -572,9 +603,10 @@ fn owned_item(store: &Mailbox, id: &str) -> Result<u64, ControlError> {
     }
 }
 
-fn store_error(err: StoreError) -> ControlError {
+/// The store's refusal as a control error; `what` names the item (or the mailbox).
+fn store_error(err: StoreError, what: &str) -> ControlError {
     match err {
-        StoreError::NotFound => ControlError::UnknownItem(String::new()),
+        StoreError::NotFound => ControlError::UnknownItem(what.to_owned()),
         other => ControlError::invalid("item", other.to_string()),
     }
 }
