@@ -139,6 +139,8 @@ async fn sync_states_survive_reuse_and_a_restart_of_the_server() {
     // The server stops; the same world is served again on another port.
     let old_url = sim.ews_url();
     drop(sim);
+    // Let the stopped server's connection tasks see the stop before the next request.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let stopped = http
         .post(&old_url)
         .header("content-type", "text/xml; charset=utf-8")
