@@ -58,7 +58,9 @@ pub(crate) fn spawn(listener: TcpListener, router: Router) -> std::io::Result<Ru
     let mut stopping = stopped.clone();
     tokio::spawn(async move {
         loop {
+            // Biased, so that once stopped no connection ready in the backlog is served.
             let accepted = tokio::select! {
+                biased;
                 _ = stopping.wait_for(|stop| *stop) => return,
                 accepted = listener.accept() => accepted,
             };
@@ -100,10 +102,13 @@ async fn serve_connection(
     let connection = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
         .serve_connection(TokioIo::new(stream), service);
+    // Biased with the stop first: a request arriving on a kept-alive connection after the
+    // server stopped must find it closed, as after a restart, not be answered.
     tokio::select! {
-        _ = connection => {}
-        () = kill.notified() => {}
+        biased;
         _ = stopped.wait_for(|stop| *stop) => {}
+        () = kill.notified() => {}
+        _ = connection => {}
     }
 }
 
