@@ -28,8 +28,9 @@ pub(crate) const USAGE: &str = "usage:
       --data DIR                   state and secrets (default ~/.local/share/mailbridge)
       --interval-secs N            sync each mailbox every N s (default 300)
       --no-simulator               do not start the Exchange simulator
-  mailbridge simulate [options]    run the Exchange simulator until Ctrl-C
-      --port N                     listen on 127.0.0.1:N (default: a free port)
+  mailbridge simulate [options]    run the Exchange simulator until Ctrl-C or SIGTERM
+      --port N                     listen on 127.0.0.1:N (default, or 0: a free port,
+                                   printed)
       --contacts N                 seed the test mailbox with N contacts (default 50)
       --events N                   and N single events (default 20)
       --recurring N                and N recurring series (default 4)
@@ -65,6 +66,10 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo::run().await.map(|_| ()),
+        Some("simulate" | "serve") if args.iter().any(|a| a == "--help" || a == "-h") => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Some("simulate") => match simulate::Options::parse(&args[1..]) {
             Ok(options) => simulate::run(options).await,
             Err(err) => Err(err),
