@@ -168,6 +168,19 @@ impl Drop for Running {
     }
 }
 
+/// The data directory when none is given: `MAILBRIDGE_DATA`, else
+/// `~/.local/share/mailbridge`.
+pub(crate) fn default_data_dir() -> PathBuf {
+    std::env::var_os("MAILBRIDGE_DATA").map_or_else(
+        || {
+            std::env::var_os("HOME")
+                .map_or_else(|| PathBuf::from("."), PathBuf::from)
+                .join(".local/share/mailbridge")
+        },
+        PathBuf::from,
+    )
+}
+
 /// Opens (creating when new) the state database and the secret file in `dir`.
 pub(crate) fn open_stores(dir: &Path) -> Result<(SqliteStore, LocalSecretFile), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;

@@ -18,11 +18,9 @@ pub struct Options {
 impl Options {
     /// Reads the options; anything unknown is an error naming it.
     pub fn parse(args: &[String]) -> Result<Options, String> {
-        let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
         let mut options = Options {
             port: 8080,
-            data_dir: std::env::var_os("MAILBRIDGE_DATA")
-                .map_or_else(|| home.join(".local/share/mailbridge"), PathBuf::from),
+            data_dir: crate::runner::default_data_dir(),
             simulator: true,
             interval: Duration::from_mins(5),
         };
