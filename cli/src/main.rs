@@ -4,6 +4,8 @@
 //!   app-only token and reads the mailbox's contacts and calendar through `shared/ews`.
 //! - `mailbridge serve`: the API, the scheduler and the sync worker in one process.
 //! - `mailbridge simulate`: runs the simulator until interrupted, for other clients to use.
+//! - `mailbridge sync`: syncs one mailbox of `serve`'s data directory now, or with
+//!   `--dry-run` prints the plan (first-connect matches, new, ambiguous) writing nothing.
 //! - `mailbridge verify`: checks an app registration against a test mailbox and names the
 //!   fix when a step fails; with `--data` it stores the verified tenant for `serve`.
 
@@ -16,6 +18,7 @@ mod demo_sync;
 mod runner;
 mod serve;
 mod simulate;
+mod sync;
 mod verify;
 
 use std::process::ExitCode;
@@ -51,7 +54,16 @@ pub(crate) const USAGE: &str = "usage:
       --name NAME                  the stored tenant's name (default: its id)
       --simulator                  verify against a simulator started here; the flags left
                                    out take its tenant's values
-    exit status: 0 verified, 1 cannot be verified, 2 bad usage, 3 verified but not stored";
+    exit status: 0 verified, 1 cannot be verified, 2 bad usage, 3 verified but not stored
+  mailbridge sync [options]        sync one mailbox of serve's data directory once, now
+      --mailbox ADDRESS            the mailbox, as stored by verify --data or the API
+      --data DIR                   as for serve (default ~/.local/share/mailbridge)
+      --folder contacts|calendar   only this folder (default both)
+      --dry-run                    print the plan (first connect: matched, new, ambiguous;
+                                   every action) and write nothing
+    exit status: 0 synced (or planned), 1 the sync stopped (Exchange unreachable or
+    refusing, the mass-delete brake, another sync running), 2 bad usage, 3 nothing to
+    sync (no data directory, mailbox not stored, tenant not verified, mailbox paused)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -79,6 +91,7 @@ async fn main() -> ExitCode {
             Err(err) => Err(err),
         },
         Some("verify") => return verify::run(&args[1..]).await,
+        Some("sync") => return sync::run(&args[1..]).await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
