@@ -20,9 +20,12 @@ pub struct SyncConfig {
     /// How long a lease lasts without renewal; a crashed runner blocks no longer.
     pub lease_ttl: Duration,
     /// The mass-delete brake: a pull deleting more than this percentage of a folder's
-    /// linked items stops instead.
+    /// linked items stops instead (counted over the whole pull, not page by page).
     pub mass_delete_percent: usize,
-    /// …once at least this many would go (small folders may empty out legitimately).
+    /// …once at least this many would go. A folder that reads empty brakes however few
+    /// items it had; `usize::MAX` turns the brake off altogether (see [`plan::brakes`]).
+    ///
+    /// [`plan::brakes`]: crate::plan::brakes
     pub mass_delete_min: usize,
     /// Most outbox entries pushed per folder and run.
     pub push_batch: usize,
@@ -49,6 +52,8 @@ pub struct Engine<'a, S: StateStore, B: MailboxBackend> {
     pub(crate) backend: &'a B,
     pub(crate) mailbox: String,
     pub(crate) config: SyncConfig,
+    /// Set for the one run an operator's acknowledgement of the brake allows.
+    pub(crate) brake_released: bool,
 }
 
 pub(crate) fn kind(folder: Folder) -> FolderKind {
@@ -74,6 +79,7 @@ impl<'a, S: StateStore, B: MailboxBackend> Engine<'a, S, B> {
             backend,
             mailbox: mailbox.trim().to_lowercase(),
             config,
+            brake_released: false,
         }
     }
 
@@ -89,6 +95,36 @@ impl<'a, S: StateStore, B: MailboxBackend> Engine<'a, S, B> {
                     .unwrap_or_else(|| format!("{:?}", mailbox.status)),
             });
         }
+        self.sync_folders().await
+    }
+
+    /// The operator's answer to the mass-delete brake, once they have checked that the
+    /// deletes are meant (the owner really emptied the folder): one sync run with the brake
+    /// released, after which the mailbox is active again. `by` names the operator in the
+    /// audit trail. A paused mailbox stays paused; a run that fails again leaves the
+    /// mailbox as it was, and the acknowledgement is simply given again.
+    pub async fn acknowledge_brake(&self, by: &str) -> Result<Vec<FolderReport>, SyncError> {
+        if let Some(mailbox) = self.store.get_mailbox(&self.mailbox).await?
+            && mailbox.status == MailboxStatus::Paused
+        {
+            return Err(SyncError::Inactive {
+                reason: format!("{:?}", mailbox.status),
+            });
+        }
+        let mut event = self.audit("brake.acknowledged", &self.mailbox, serde_json::json!({}));
+        by.clone_into(&mut event.actor);
+        self.store.append_audit(&[event]).await?;
+        let released = Engine {
+            store: self.store,
+            backend: self.backend,
+            mailbox: self.mailbox.clone(),
+            config: self.config.clone(),
+            brake_released: true,
+        };
+        released.sync_folders().await
+    }
+
+    async fn sync_folders(&self) -> Result<Vec<FolderReport>, SyncError> {
         let mut reports = Vec::new();
         let mut outcome = Ok(());
         for folder in Folder::ALL {
@@ -117,6 +153,11 @@ impl<'a, S: StateStore, B: MailboxBackend> Engine<'a, S, B> {
                     mailbox.last_sync = Some(now);
                     mailbox.last_error = None;
                     mailbox.back_off_until = None;
+                    // The acknowledged run went through: the mailbox syncs on schedule again.
+                    if self.brake_released && mailbox.status == MailboxStatus::NeedsAttention {
+                        mailbox.status = MailboxStatus::Active;
+                        mailbox.attention = None;
+                    }
                 }
                 Some(err) => {
                     mailbox.last_error = Some(err.to_string());

@@ -16,7 +16,10 @@
 //! - A first enumeration (a new mailbox, or an invalid cursor) matches items to existing
 //!   records by stamp, e-mail address, then name; items deleted while we were away are
 //!   found by what the enumeration did not see.
-//! - The mass-delete brake stops a pull that would delete too much at once.
+//! - The mass-delete brake stops a pull that would delete too much at once, counted over
+//!   the whole pull (later delta pages are read ahead before the first page that deletes
+//!   is committed), or that finds every linked item of a folder gone. Nothing is deleted,
+//!   the mailbox needs attention, and [`Engine::acknowledge_brake`] lets one run through.
 
 mod apply;
 mod engine;

@@ -349,3 +349,22 @@ pub(crate) fn parse_like(like: &ItemData, json: &str) -> Option<ItemData> {
         ItemData::Event(_) => ItemData::event_from_json(json).ok(),
     }
 }
+
+/// The mass-delete brake's rule for one whole pull: `deletes` is how many CRM records it
+/// would delete, `gone` how many linked items it saw leave the mailbox (those deletes,
+/// plus items whose record the CRM edited or deleted meanwhile), and `linked` how many
+/// items the folder had linked when it began.
+///
+/// It brakes when more than `percent` % of the linked items would be deleted, once at
+/// least `min` would; and whenever the folder reads empty (every linked item gone),
+/// however few there were: a folder that suddenly reads empty is more often a fault (a
+/// broken enumeration, a wrong folder, a script run amok) than an owner's wish, and
+/// stopping costs only a person's look. `min == usize::MAX` turns the brake off.
+pub fn brakes(deletes: usize, gone: usize, linked: usize, percent: usize, min: usize) -> bool {
+    if min == usize::MAX {
+        return false;
+    }
+    let reads_empty = linked > 0 && gone >= linked;
+    let too_many = deletes >= min && deletes.saturating_mul(100) > percent.saturating_mul(linked);
+    reads_empty || too_many
+}

@@ -3,7 +3,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use mailbridge_mailbox::{BackendError, Change, FETCH_BATCH, ItemRef, MailboxBackend, RemoteItem};
+use mailbridge_mailbox::{
+    BackendError, Change, DeltaPage, FETCH_BATCH, ItemRef, MailboxBackend, RemoteItem,
+};
 use mailbridge_store::{Folder, Lease, Link, StateStore, StoreError};
 use serde_json::json;
 use tracing::{debug, info};
@@ -11,7 +13,7 @@ use tracing::{debug, info};
 use crate::engine::{Engine, kind, link_put, parse};
 use crate::error::SyncError;
 use crate::matching::MatchIndex;
-use crate::plan::{Action, CrmSide, plan_delete, plan_upsert};
+use crate::plan::{Action, CrmSide, brakes, plan_delete, plan_upsert};
 use crate::report::FolderReport;
 
 /// Links and records are listed in pages of this size.
@@ -21,6 +23,26 @@ const LIST_PAGE: usize = 500;
 struct Enumeration {
     matching: MatchIndex,
     seen: HashSet<String>,
+}
+
+/// The mass-delete brake's count over one whole pull.
+#[derive(Default)]
+struct DeleteCount {
+    /// CRM records deleted by the pages committed so far (planned so far, in a dry run).
+    deletes: usize,
+    /// Linked items those pages saw leave the mailbox.
+    gone: usize,
+    /// The whole pull's `gone`, as last read ahead and let through.
+    cleared: Option<usize>,
+}
+
+/// A page's planned actions and what they delete.
+struct PlannedPage {
+    actions: Vec<Action>,
+    /// CRM records deleted.
+    deletes: usize,
+    /// Linked items reported gone.
+    gone: usize,
 }
 
 /// What one pass over a folder's links found.
@@ -57,6 +79,7 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
             None
         };
         let mut retries = 0;
+        let mut count = DeleteCount::default();
         loop {
             if !dry_run {
                 self.renew(lease).await?;
@@ -64,10 +87,12 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
             let page = match self.backend.delta(kind(folder), state.as_deref()).await {
                 Ok(page) => page,
                 Err(BackendError::CursorInvalid) if state.is_some() => {
-                    info!(%folder, "sync cursor invalid: enumerating the folder again");
-                    report.reenumerated = true;
-                    enumeration = Some(self.start_enumeration(folder, None).await?);
+                    enumeration = Some(self.enumerate_again(folder, report).await?);
                     state = None;
+                    if dry_run {
+                        // Nothing planned before counts: the enumeration plans it all again.
+                        count = DeleteCount::default();
+                    }
                     continue;
                 }
                 Err(err) => return Err(err.into()),
@@ -77,38 +102,44 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
                 Change::Upsert { item, .. } => Some(item.id.clone()),
                 Change::Delete { .. } => None,
             }));
-            let mut actions = self
+            let (mut actions, mut page_gone) = self
                 .plan_page(folder, &page.changes, enumeration.as_mut(), report)
                 .await?;
             let last = !page.more;
             if last && let Some(e) = &enumeration {
-                actions.extend(self.unseen(folder, &e.seen).await?);
+                let unseen = self.unseen(folder, &e.seen).await?;
+                page_gone += unseen.len();
+                actions.extend(unseen);
             }
-            self.brake(folder, &actions, linked, dry_run).await?;
+            let planned = PlannedPage {
+                deletes: actions
+                    .iter()
+                    .filter(|a| matches!(a, Action::CrmDelete { .. }))
+                    .count(),
+                gone: page_gone,
+                actions,
+            };
             if dry_run {
-                for action in &actions {
-                    report.count(action);
-                    report.planned.push(action.to_string());
-                }
+                self.plan_only(&planned, &mut count, last.then_some(linked), report);
             } else {
-                let mut commit = self.commit(folder, lease);
-                commit.cursor = Some((Some(page.cursor.clone()), last || enumeration.is_none()));
-                for action in actions {
-                    self.apply(folder, action, &mut commit, report).await?;
+                if !self
+                    .brake_whole_pull(folder, lease, &page, &planned, &mut count, linked)
+                    .await?
+                {
+                    enumeration = Some(self.enumerate_again(folder, report).await?);
+                    state = None;
+                    continue;
                 }
-                match self.store.commit(&commit).await {
-                    Ok(_) => retries = 0,
-                    Err(StoreError::Conflict { what, .. })
-                        if retries < self.config.commit_retries =>
-                    {
-                        // A CRM write landed between our read and our commit: plan the same
-                        // page again from the same cursor (sync states can be reused).
-                        debug!(%what, "commit lost a race with a CRM write; planning the page again");
-                        retries += 1;
-                        continue;
-                    }
-                    Err(err) => return Err(err.into()),
+                let (deletes, gone) = (planned.deletes, planned.gone);
+                let cursor = (page.cursor.clone(), last || enumeration.is_none());
+                if !self
+                    .commit_page(folder, lease, cursor, planned.actions, report, &mut retries)
+                    .await?
+                {
+                    continue;
                 }
+                count.deletes += deletes;
+                count.gone += gone;
             }
             state = Some(page.cursor);
             if last {
@@ -131,37 +162,180 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
         }
     }
 
-    /// The mass-delete brake: too many deletes at once stop the run before anything is
-    /// deleted.
+    /// A dry run's page: its actions listed, its deletes counted, and on the last page
+    /// (`linked` given) whether the brake would stop the pull.
+    fn plan_only(
+        &self,
+        planned: &PlannedPage,
+        count: &mut DeleteCount,
+        linked: Option<usize>,
+        report: &mut FolderReport,
+    ) {
+        count.deletes += planned.deletes;
+        count.gone += planned.gone;
+        if let Some(linked) = linked
+            && self.trips(count.deletes, count.gone, linked)
+        {
+            report.would_brake = Some((count.deletes.max(count.gone), linked));
+        }
+        for action in &planned.actions {
+            report.count(action);
+            report.planned.push(action.to_string());
+        }
+    }
+
+    /// The folder's cursor is no longer valid: enumerate it from scratch.
+    async fn enumerate_again(
+        &self,
+        folder: Folder,
+        report: &mut FolderReport,
+    ) -> Result<Enumeration, SyncError> {
+        info!(%folder, "sync cursor invalid: enumerating the folder again");
+        report.reenumerated = true;
+        self.start_enumeration(folder, None).await
+    }
+
+    /// Commits a page's actions with the cursor after it (and whether an enumeration is
+    /// complete with it). `false`: the commit lost a race with a CRM write, and the page
+    /// is to be planned again from the same cursor (sync states can be reused).
+    async fn commit_page(
+        &self,
+        folder: Folder,
+        lease: &Lease,
+        (cursor, complete): (String, bool),
+        actions: Vec<Action>,
+        report: &mut FolderReport,
+        retries: &mut u32,
+    ) -> Result<bool, SyncError> {
+        let mut commit = self.commit(folder, lease);
+        commit.cursor = Some((Some(cursor), complete));
+        for action in actions {
+            self.apply(folder, action, &mut commit, report).await?;
+        }
+        match self.store.commit(&commit).await {
+            Ok(_) => {
+                *retries = 0;
+                Ok(true)
+            }
+            Err(StoreError::Conflict { what, .. }) if *retries < self.config.commit_retries => {
+                debug!(%what, "commit lost a race with a CRM write; planning the page again");
+                *retries += 1;
+                Ok(false)
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// The brake decides on the whole pull before the first page that deletes anything is
+    /// committed: the pages after it are read ahead and their deletes counted. They are
+    /// read again only if more deletes turn up than were counted. `false`: the cursor went
+    /// invalid while reading ahead.
+    async fn brake_whole_pull(
+        &self,
+        folder: Folder,
+        lease: &mut Lease,
+        page: &DeltaPage,
+        planned: &PlannedPage,
+        count: &mut DeleteCount,
+        linked: usize,
+    ) -> Result<bool, SyncError> {
+        let so_far = count.gone + planned.gone;
+        if planned.gone == 0 || count.cleared.is_some_and(|cleared| so_far <= cleared) {
+            return Ok(true);
+        }
+        let ahead = if page.more {
+            let Some(ahead) = self.gone_ahead(folder, lease, &page.cursor).await? else {
+                return Ok(false);
+            };
+            ahead
+        } else {
+            0
+        };
+        self.brake(
+            folder,
+            count.deletes + planned.deletes + ahead,
+            so_far + ahead,
+            linked,
+        )
+        .await?;
+        count.cleared = Some(so_far + ahead);
+        Ok(true)
+    }
+
+    fn trips(&self, deletes: usize, gone: usize, linked: usize) -> bool {
+        brakes(
+            deletes,
+            gone,
+            linked,
+            self.config.mass_delete_percent,
+            self.config.mass_delete_min,
+        )
+    }
+
+    /// The mass-delete brake: a pull that would delete too much at once (or finds the
+    /// folder empty) stops before anything is deleted. An operator's acknowledgement lets
+    /// one run through, on the record.
     async fn brake(
         &self,
         folder: Folder,
-        actions: &[Action],
+        deletes: usize,
+        gone: usize,
         linked: usize,
-        dry_run: bool,
     ) -> Result<(), SyncError> {
-        let deletes = actions
-            .iter()
-            .filter(|a| matches!(a, Action::CrmDelete { .. }))
-            .count();
-        if deletes >= self.config.mass_delete_min
-            && deletes * 100 > self.config.mass_delete_percent * linked
-        {
-            if !dry_run {
-                let event = self.audit(
-                    "brake",
-                    folder.as_str(),
-                    json!({ "deletes": deletes, "linked": linked }),
-                );
-                self.store.append_audit(&[event]).await?;
-            }
-            return Err(SyncError::Braked {
-                folder,
-                deletes,
-                linked,
-            });
+        if !self.trips(deletes, gone, linked) {
+            return Ok(());
         }
-        Ok(())
+        let detail = json!({ "deletes": deletes, "gone": gone, "linked": linked });
+        if self.brake_released {
+            let event = self.audit("brake.released", folder.as_str(), detail);
+            self.store.append_audit(&[event]).await?;
+            return Ok(());
+        }
+        let event = self.audit("brake", folder.as_str(), detail);
+        self.store.append_audit(&[event]).await?;
+        Err(SyncError::Braked {
+            folder,
+            deletes: deletes.max(gone),
+            linked,
+        })
+    }
+
+    /// Reads the rest of a pull ahead, from the cursor after the page at hand, without
+    /// applying anything: how many linked items its later pages report deleted. Sync states
+    /// can be read from again, so those pages are read once more as they are applied.
+    /// Only the deleted ids are held, never the items. `None`: the cursor went invalid.
+    async fn gone_ahead(
+        &self,
+        folder: Folder,
+        lease: &mut Lease,
+        cursor: &str,
+    ) -> Result<Option<usize>, SyncError> {
+        let mut gone: HashSet<String> = HashSet::new();
+        let mut state = cursor.to_owned();
+        loop {
+            self.renew(lease).await?;
+            let page = match self.backend.delta(kind(folder), Some(&state)).await {
+                Ok(page) => page,
+                Err(BackendError::CursorInvalid) => return Ok(None),
+                Err(err) => return Err(err.into()),
+            };
+            for change in &page.changes {
+                if let Change::Delete { id } = change
+                    && !gone.contains(id)
+                    && self
+                        .store
+                        .link_by_item_id(&self.mailbox, folder, id)
+                        .await?
+                        .is_some()
+                {
+                    gone.insert(id.clone());
+                }
+            }
+            if !page.more {
+                return Ok(Some(gone.len()));
+            }
+            state = page.cursor;
+        }
     }
 
     /// Items we created that the pull did not report: those gone from the mailbox were
@@ -294,8 +468,10 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
         changes: &[Change],
         mut enumeration: Option<&mut Enumeration>,
         report: &mut FolderReport,
-    ) -> Result<Vec<Action>, SyncError> {
+    ) -> Result<(Vec<Action>, usize), SyncError> {
         let mut actions = Vec::new();
+        // Linked items this page reports deleted, for the brake.
+        let mut gone = 0;
         let mut to_fetch: Vec<(ItemRef, Option<Link>)> = Vec::new();
         // Only the last change of an item in a page counts.
         let mut last_change: HashMap<&str, usize> = HashMap::new();
@@ -347,7 +523,10 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
                         .link_by_item_id(&self.mailbox, folder, id)
                         .await?;
                     let crm = match &link {
-                        Some(l) => self.crm_side(folder, &l.crm_id).await?,
+                        Some(l) => {
+                            gone += 1;
+                            self.crm_side(folder, &l.crm_id).await?
+                        }
                         None => None,
                     };
                     actions.push(plan_delete(id, link.as_ref(), crm.as_ref()));
@@ -371,7 +550,7 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
                 actions.push(action);
             }
         }
-        Ok(actions)
+        Ok((actions, gone))
     }
 
     async fn plan_fetched(

@@ -39,6 +39,10 @@ pub struct FolderReport {
     pub reenumerated: bool,
     /// In a dry run: every planned action.
     pub planned: Vec<String>,
+    /// In a dry run: the mass-delete brake would stop the pull, with this many linked
+    /// items going of this many (a real run deletes nothing and the mailbox needs
+    /// attention).
+    pub would_brake: Option<(usize, usize)>,
 }
 
 impl FolderReport {
@@ -99,6 +103,13 @@ impl fmt::Display for FolderReport {
             "  to mailbox: {} new, {} changed, {} deleted; {} conflicts",
             self.mailbox_created, self.mailbox_updated, self.mailbox_deleted, self.conflicts
         )?;
+        if let Some((deletes, linked)) = self.would_brake {
+            writeln!(
+                f,
+                "  would brake: {deletes} of {linked} linked items would be deleted at once; \
+                 a sync stops before deleting anything and the mailbox needs attention"
+            )?;
+        }
         for line in &self.planned {
             writeln!(f, "    {line}")?;
         }

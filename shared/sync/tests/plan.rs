@@ -3,7 +3,7 @@
 use mailbridge_mailbox::{ContactData, ItemData, ItemRef, RemoteItem};
 use mailbridge_store::Link;
 use mailbridge_sync::matching::{MatchIndex, MatchedBy};
-use mailbridge_sync::plan::{Action, CrmSide, crm_id_for_item, plan_delete, plan_upsert};
+use mailbridge_sync::plan::{Action, CrmSide, brakes, crm_id_for_item, plan_delete, plan_upsert};
 
 fn contact(given: &str, surname: &str, email: &str, job: Option<&str>) -> ItemData {
     ItemData::Contact(ContactData {
@@ -341,4 +341,46 @@ fn first_connect_matching() {
         ),
         "{a:?}"
     );
+}
+
+#[test]
+fn the_mass_delete_brake() {
+    // (deletes, gone, linked, percent, min) and whether the pull stops.
+    let rows = [
+        ((20, 20, 30, 50, 10), true, "two thirds of the folder"),
+        ((15, 15, 30, 50, 10), false, "half is not more than half"),
+        (
+            (9, 9, 12, 50, 10),
+            false,
+            "most of a small folder, under the minimum",
+        ),
+        (
+            (512, 512, 1200, 50, 10),
+            false,
+            "one delta page's share alone",
+        ),
+        ((1000, 1000, 1200, 50, 10), true, "the whole pull's share"),
+        (
+            (8, 8, 8, 50, 10),
+            true,
+            "the folder reads empty, however small",
+        ),
+        (
+            (7, 8, 8, 50, 10),
+            true,
+            "empty, though the CRM had edited one record",
+        ),
+        ((1, 1, 1, 50, 10), true, "a folder of one reads empty"),
+        ((0, 0, 0, 50, 10), false, "nothing linked, nothing gone"),
+        ((0, 0, 5, 50, 10), false, "nothing gone"),
+        ((8, 8, 8, 50, usize::MAX), false, "the brake turned off"),
+        ((30, 30, 30, 50, usize::MAX), false, "the brake turned off"),
+    ];
+    for ((deletes, gone, linked, percent, min), expected, why) in rows {
+        assert_eq!(
+            brakes(deletes, gone, linked, percent, min),
+            expected,
+            "{why}: {deletes} deletes, {gone} gone of {linked}"
+        );
+    }
 }

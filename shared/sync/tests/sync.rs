@@ -8,11 +8,12 @@
 mod harness;
 mod hostile;
 
+use mailbridge_ews::EwsMailbox;
 use mailbridge_ews_sim::Fault;
 use mailbridge_ews_sim::model::{ItemData as SimData, SeedSpec};
 use mailbridge_mailbox::{ContactData, ItemData};
-use mailbridge_store::{Folder, StateStore};
-use mailbridge_sync::SyncError;
+use mailbridge_store::{Folder, MailboxStatus, StateStore};
+use mailbridge_sync::{Engine, SyncError};
 
 fn contact(given: &str, surname: &str, email: &str) -> ItemData {
     ItemData::Contact(ContactData {
@@ -39,6 +40,65 @@ async fn seeded(contacts: usize, events: usize, recurring: usize) -> harness::En
         )
         .unwrap();
     env
+}
+
+/// Gives the mailbox a record, so that sync outcomes (the brake among them) land on it.
+async fn register(env: &harness::Env) {
+    env.store
+        .put_mailbox(
+            &mailbridge_store::Mailbox {
+                address: env.mailbox().to_owned(),
+                tenant: env.tenant.tenant_id.clone(),
+                status: MailboxStatus::Active,
+                attention: None,
+                last_sync: None,
+                last_error: None,
+                back_off_until: None,
+                version: 0,
+            },
+            mailbridge_store::Expect::Absent,
+        )
+        .await
+        .unwrap();
+}
+
+async fn mailbox_status(env: &harness::Env) -> (MailboxStatus, Option<String>) {
+    let mailbox = env.store.get_mailbox(env.mailbox()).await.unwrap().unwrap();
+    (mailbox.status, mailbox.attention)
+}
+
+async fn audit_actions(env: &harness::Env) -> Vec<mailbridge_store::AuditEvent> {
+    let mut all = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = env
+            .store
+            .list_audit(env.mailbox(), after.as_deref(), 500)
+            .await
+            .unwrap();
+        all.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return all,
+        }
+    }
+}
+
+/// The operator's acknowledgement of a brake: one run with the brake released.
+async fn acknowledge(env: &harness::Env) -> Result<Vec<mailbridge_sync::FolderReport>, SyncError> {
+    let backend = EwsMailbox::new(&env.ews, env.mailbox());
+    Engine::new(&env.store, &backend, env.mailbox(), env.config())
+        .acknowledge_brake("ops@contoso.example")
+        .await
+}
+
+fn owner_delete_all(env: &harness::Env, items: &[mailbridge_ews_sim::ItemView]) {
+    for item in items {
+        env.sim
+            .world()
+            .owner_delete(env.mailbox(), &item.id)
+            .unwrap();
+    }
 }
 
 fn edit_job(env: &harness::Env, id: &str, job: &str) {
@@ -308,22 +368,7 @@ async fn an_invalid_cursor_means_a_full_reconcile_without_duplicates_or_resurrec
 #[tokio::test]
 async fn the_mass_delete_brake_stops_and_keeps_the_data() {
     let env = seeded(30, 0, 0).await;
-    env.store
-        .put_mailbox(
-            &mailbridge_store::Mailbox {
-                address: env.mailbox().to_owned(),
-                tenant: env.tenant.tenant_id.clone(),
-                status: mailbridge_store::MailboxStatus::Active,
-                attention: None,
-                last_sync: None,
-                last_error: None,
-                back_off_until: None,
-                version: 0,
-            },
-            mailbridge_store::Expect::Absent,
-        )
-        .await
-        .unwrap();
+    register(&env).await;
     env.sync().await.unwrap();
     for item in env.items(Folder::Contacts).iter().take(20) {
         env.sim
@@ -348,16 +393,156 @@ async fn the_mass_delete_brake_stops_and_keeps_the_data() {
         30,
         "nothing deleted"
     );
-    let mailbox = env.store.get_mailbox(env.mailbox()).await.unwrap().unwrap();
-    assert_eq!(
-        mailbox.status,
-        mailbridge_store::MailboxStatus::NeedsAttention
-    );
-    assert!(mailbox.attention.unwrap().contains("20 of 30"));
+    let (status, attention) = mailbox_status(&env).await;
+    assert_eq!(status, MailboxStatus::NeedsAttention);
+    assert!(attention.unwrap().contains("20 of 30"));
     assert!(matches!(
         env.sync().await.unwrap_err(),
         SyncError::Inactive { .. }
     ));
+}
+
+#[tokio::test]
+async fn brake_counts_the_whole_pull() {
+    // 1,000 of 1,200 deleted arrive as two delta pages of 512 and 488, each under half
+    // of the folder: counted page by page, the brake would never trip.
+    let env = seeded(1200, 0, 0).await;
+    register(&env).await;
+    env.sync().await.unwrap();
+    let items = env.items(Folder::Contacts);
+    owner_delete_all(&env, &items[..1000]);
+    let feed_before = env
+        .store
+        .read_feed(env.mailbox(), Folder::Contacts, 0, 5000)
+        .await
+        .unwrap()
+        .len();
+
+    let err = env.sync().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SyncError::Braked {
+                folder: Folder::Contacts,
+                deletes: 1000,
+                linked: 1200
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        env.records(Folder::Contacts).await.len(),
+        1200,
+        "no page of deletes was committed"
+    );
+    let feed_after = env
+        .store
+        .read_feed(env.mailbox(), Folder::Contacts, 0, 5000)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(feed_before, feed_after, "the CRM heard of no delete");
+    let (status, attention) = mailbox_status(&env).await;
+    assert_eq!(status, MailboxStatus::NeedsAttention);
+    assert!(attention.unwrap().contains("1000 of 1200"));
+    assert!(
+        audit_actions(&env)
+            .await
+            .iter()
+            .any(|e| e.action == "brake")
+    );
+    assert!(matches!(
+        env.sync().await.unwrap_err(),
+        SyncError::Inactive { .. }
+    ));
+
+    // A dry run says it would brake instead of failing.
+    let dry = env.dry_run(Folder::Contacts).await.unwrap();
+    assert_eq!(dry.would_brake, Some((1000, 1200)), "{dry}");
+    assert!(dry.to_string().contains("would brake"), "{dry}");
+    assert_eq!(env.records(Folder::Contacts).await.len(), 1200);
+
+    // The operator checked and acknowledges: the deletes go through, on the record, and
+    // the mailbox syncs on schedule again.
+    let reports = acknowledge(&env).await.unwrap();
+    assert_eq!(reports[0].crm_deleted, 1000, "{}", reports[0]);
+    assert_eq!(env.records(Folder::Contacts).await.len(), 200);
+    assert_eq!(mailbox_status(&env).await, (MailboxStatus::Active, None));
+    let audit = audit_actions(&env).await;
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "brake.acknowledged" && e.actor == "ops@contoso.example")
+    );
+    assert!(audit.iter().any(|e| e.action == "brake.released"));
+    env.sync().await.unwrap();
+    env.assert_converged(Folder::Contacts).await;
+}
+
+#[tokio::test]
+async fn a_folder_that_reads_empty_brakes() {
+    // Eight linked contacts, all gone at once: fewer than `mass_delete_min`, but a folder
+    // that suddenly reads empty brakes all the same.
+    let env = seeded(8, 0, 0).await;
+    register(&env).await;
+    env.sync().await.unwrap();
+    owner_delete_all(&env, &env.items(Folder::Contacts));
+    let err = env.sync().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SyncError::Braked {
+                deletes: 8,
+                linked: 8,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(env.records(Folder::Contacts).await.len(), 8);
+    assert_eq!(mailbox_status(&env).await.0, MailboxStatus::NeedsAttention);
+    let reports = acknowledge(&env).await.unwrap();
+    assert_eq!(reports[0].crm_deleted, 8);
+    assert!(env.records(Folder::Contacts).await.is_empty());
+    env.assert_converged(Folder::Contacts).await;
+
+    // The same through an invalid cursor: the enumeration sees nothing of the folder.
+    let env = seeded(8, 0, 0).await;
+    register(&env).await;
+    env.sync().await.unwrap();
+    owner_delete_all(&env, &env.items(Folder::Contacts));
+    env.sim
+        .world()
+        .invalidate_sync_states(
+            env.mailbox(),
+            mailbridge_ews_sim::model::FolderKind::Contacts,
+        )
+        .unwrap();
+    let err = env.sync().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SyncError::Braked {
+                deletes: 8,
+                linked: 8,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(env.records(Folder::Contacts).await.len(), 8);
+    let dry = env.dry_run(Folder::Contacts).await.unwrap();
+    assert!(dry.reenumerated);
+    assert_eq!(dry.would_brake, Some((8, 8)), "{dry}");
+    acknowledge(&env).await.unwrap();
+    assert!(env.records(Folder::Contacts).await.is_empty());
+
+    // One of eight going is no emptying.
+    let env = seeded(8, 0, 0).await;
+    env.sync().await.unwrap();
+    owner_delete_all(&env, &env.items(Folder::Contacts)[..1]);
+    let reports = env.sync().await.unwrap();
+    assert_eq!(reports[0].crm_deleted, 1);
 }
 
 #[tokio::test]
