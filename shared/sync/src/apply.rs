@@ -76,7 +76,11 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
                 merged,
                 conflicts,
                 matched_by,
+                revived,
             } => {
+                if revived {
+                    commit.audit.push(self.edit_undoes_delete(&crm_id));
+                }
                 let merge = MergeAction {
                     crm_id,
                     expected,

@@ -323,6 +323,16 @@ impl<'a, S: StateStore, B: MailboxBackend> Engine<'a, S, B> {
         )
     }
 
+    /// The audit event for a record deleted in the CRM while the owner edited its item:
+    /// the edit wins and the record comes back.
+    pub(crate) fn edit_undoes_delete(&self, crm_id: &str) -> AuditEvent {
+        self.audit(
+            "conflict",
+            crm_id,
+            serde_json::json!({ "crm": "deleted", "mailbox": "edited", "kept": "Mailbox" }),
+        )
+    }
+
     // Callers build the detail inline with `json!`; taking it by value reads best there.
     #[allow(clippy::needless_pass_by_value)]
     pub(crate) fn audit(

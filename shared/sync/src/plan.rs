@@ -89,6 +89,9 @@ pub enum Action {
         conflicts: Vec<FieldConflict>,
         /// How the two were paired, when this is a first match.
         matched_by: Option<MatchedBy>,
+        /// The record was deleted in the CRM and the mailbox's edit brings it back (an edit
+        /// wins over a delete); the conflict goes to the audit trail.
+        revived: bool,
     },
     /// The item was deleted in the mailbox while the CRM edited the record: the edit wins,
     /// the link goes, and the push recreates the item.
@@ -119,9 +122,14 @@ impl fmt::Display for Action {
                 crm_id,
                 conflicts,
                 matched_by,
+                revived,
                 ..
             } => {
                 match matched_by {
+                    _ if *revived => write!(
+                        f,
+                        "revive         {crm_id} (deleted in CRM, edited in mailbox)"
+                    )?,
                     Some(by) => write!(f, "match ({by:?})  {crm_id}")?,
                     None => write!(f, "merge          {crm_id}")?,
                 }
@@ -185,6 +193,7 @@ pub fn plan_upsert(
                 item: remote,
                 conflicts: Vec::new(),
                 matched_by: None,
+                revived: true,
             };
         };
         let version = crm.map_or(0, |c| c.version);
@@ -217,6 +226,7 @@ pub fn plan_upsert(
             merged: merged.data,
             conflicts: merged.conflicts,
             matched_by: None,
+            revived: false,
         };
     }
     plan_unlinked(remote, matching, find_record)
@@ -249,6 +259,7 @@ fn plan_unlinked(
                 item: remote,
                 conflicts: Vec::new(),
                 matched_by: Some(MatchedBy::Stamp),
+                revived: true,
             },
             None => Action::CrmCreate {
                 crm_id: stamp,
@@ -276,6 +287,7 @@ fn plan_unlinked(
                 item: remote,
                 conflicts: Vec::new(),
                 matched_by: None,
+                revived: true,
             };
         }
         None => {}
@@ -321,6 +333,7 @@ fn first_meeting(
         merged: merged.data,
         conflicts: merged.conflicts,
         matched_by: Some(by),
+        revived: false,
     }
 }
 

@@ -100,12 +100,14 @@ fn linked_items() {
         conflicts,
         expected,
         matched_by,
+        revived,
         ..
     } = a
     else {
         panic!("{a:?}")
     };
     assert!(conflicts.is_empty());
+    assert!(!revived, "a merge of two edits brings nothing back");
     assert_eq!((expected, matched_by), (Some(4), None));
     assert_eq!(
         merged,
@@ -149,9 +151,10 @@ fn linked_items() {
         none,
     );
     assert!(
-        matches!(a, Action::Merge { expected: Some(4), ref merged, .. } if *merged == edited.normalized()),
+        matches!(a, Action::Merge { expected: Some(4), ref merged, revived: true, .. } if *merged == edited.normalized()),
         "{a:?}"
     );
+    assert!(a.to_string().starts_with("revive"), "{a}");
 }
 
 #[test]
@@ -213,7 +216,43 @@ fn unlinked_items() {
         found,
     );
     assert!(
-        matches!(a, Action::Merge { ref crm_id, matched_by: Some(MatchedBy::Stamp), ref conflicts, .. } if crm_id == "c7" && conflicts.is_empty()),
+        matches!(a, Action::Merge { ref crm_id, matched_by: Some(MatchedBy::Stamp), ref conflicts, revived: false, .. } if crm_id == "c7" && conflicts.is_empty()),
+        "{a:?}"
+    );
+
+    // Our stamp, the record deleted in the CRM since, the item edited: the edit wins over
+    // the delete, and says so.
+    let gone = |id: &str| (id == "c7").then(|| crm("c7", 3, None));
+    let a = plan_upsert(
+        remote("i1", "ck", Some("c7"), ada.clone()),
+        None,
+        None,
+        None,
+        gone,
+    );
+    assert!(
+        matches!(a, Action::Merge { ref crm_id, expected: Some(3), revived: true, .. } if crm_id == "c7"),
+        "{a:?}"
+    );
+
+    // Made from this item, deleted in the CRM, the item changed since: the same.
+    let derived = crm_id_for_item("i1");
+    let a = plan_upsert(
+        remote("i1", "ck", None, ada.clone()),
+        None,
+        None,
+        None,
+        |id| (id == derived).then(|| crm(&derived, 2, None)),
+    );
+    assert!(
+        matches!(
+            a,
+            Action::Merge {
+                expected: Some(2),
+                revived: true,
+                ..
+            }
+        ),
         "{a:?}"
     );
 

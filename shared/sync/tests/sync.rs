@@ -338,6 +338,50 @@ async fn an_edit_wins_over_a_delete_on_the_other_side() {
             .iter()
             .any(|i| harness::stamp(i).as_deref() == Some(link.crm_id.as_str()))
     );
+    let audit = audit_actions(&env).await;
+    assert!(
+        audit.iter().any(|e| e.action == "conflict"
+            && e.subject == link.crm_id
+            && e.detail.contains(r#""mailbox":"deleted""#)
+            && e.detail.contains(r#""kept":"Crm""#)),
+        "{audit:?}"
+    );
+
+    // The other way round: the CRM deletes a record while the owner edits its item. The
+    // edit wins, the record comes back, and the CRM's delete is on the record.
+    let item = env.items(Folder::Contacts).remove(1);
+    let link = env
+        .store
+        .link_by_item_id(env.mailbox(), Folder::Contacts, &item.id)
+        .await
+        .unwrap()
+        .unwrap();
+    env.crm_write(Folder::Contacts, &link.crm_id, None).await;
+    edit_job(&env, &item.id, "Still wanted");
+    let reports = env.sync().await.unwrap();
+    assert_eq!(reports[0].mailbox_deleted, 0, "{}", reports[0]);
+    env.assert_converged(Folder::Contacts).await;
+    let record = env
+        .store
+        .get_record(env.mailbox(), Folder::Contacts, &link.crm_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        record
+            .data
+            .as_deref()
+            .is_some_and(|d| d.contains("Still wanted")),
+        "{record:?}"
+    );
+    let audit = audit_actions(&env).await;
+    assert!(
+        audit.iter().any(|e| e.action == "conflict"
+            && e.subject == link.crm_id
+            && e.detail.contains(r#""crm":"deleted""#)
+            && e.detail.contains(r#""kept":"Mailbox""#)),
+        "the CRM's delete that the edit undid is audited: {audit:?}"
+    );
 }
 
 #[tokio::test]
