@@ -235,7 +235,10 @@ impl<'a, S: StateStore, B: MailboxBackend> Engine<'a, S, B> {
     }
 
     /// What a sync of `folder` would do, without writing anything anywhere: the pull's
-    /// planned actions (first-connect matches, new, ambiguous) and the outbox waiting.
+    /// planned actions (first-connect matches, new, ambiguous, deletes, and whether the
+    /// brake would stop it) and the push's, one per outbox entry waiting (create, update
+    /// with the fields it sends, delete). The push is planned against the CRM side as it
+    /// is now, before the pull's effects; a stale change key shows only when it happens.
     pub async fn dry_run(&self, folder: Folder) -> Result<FolderReport, SyncError> {
         let mut report = FolderReport {
             folder: Some(folder),
@@ -254,9 +257,16 @@ impl<'a, S: StateStore, B: MailboxBackend> Engine<'a, S, B> {
             .list_outbox(&self.mailbox, folder, self.config.push_batch)
             .await?
         {
-            report
-                .planned
-                .push(format!("push           {} (CRM change)", entry.crm_id));
+            match self.plan_entry(folder, &entry).await {
+                Ok(action) => {
+                    report.count_push(&action);
+                    report.planned.push(action.to_string());
+                }
+                Err(SyncError::Backend(err)) => report
+                    .planned
+                    .push(format!("refused        {} ({err})", entry.crm_id)),
+                Err(err) => return Err(err),
+            }
         }
         Ok(report)
     }

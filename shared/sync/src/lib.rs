@@ -2,8 +2,8 @@
 //!
 //! Per mailbox and folder (Contacts, Calendar): take a lease, pull the mailbox's changes a
 //! page at a time (each page's effects committed with its cursor), then push the CRM's
-//! outbox. Decisions are made by pure planning functions ([`plan`]) so every rule is
-//! table-tested and a dry run can print what would happen.
+//! outbox. Decisions, the pull's and the push's, are made by pure planning functions
+//! ([`plan`]) so every rule is table-tested and a dry run can print what would happen.
 //!
 //! The rules, in short:
 //!

@@ -1,16 +1,19 @@
-//! The push: CRM changes waiting in the outbox, written to the mailbox.
+//! The push: CRM changes waiting in the outbox, written to the mailbox. Each entry is
+//! planned ([`plan_push`], then [`plan_create`], [`plan_refused_update`] and
+//! [`plan_push_merge`] as the mailbox answers) and the plan carried out here.
 
-use mailbridge_mailbox::{BackendError, ItemData, ItemRef, MailboxBackend, merge3};
-use mailbridge_store::{
-    Commit, CrmRecord, Folder, Lease, Link, LinkChange, OutboxEntry, StateStore, StoreError,
-};
+use mailbridge_mailbox::{BackendError, ItemData, ItemRef, MailboxBackend};
+use mailbridge_store::{Commit, Folder, Lease, LinkChange, OutboxEntry, StateStore, StoreError};
 use serde_json::json;
 use tracing::{debug, warn};
 
 use crate::apply::new_link;
 use crate::engine::{Engine, ends_run, kind, link_put, parse, record_write};
 use crate::error::SyncError;
-use crate::plan::parse_like;
+use crate::plan::{
+    CreateStep, CrmSide, PushAction, Refused, plan_create, plan_push, plan_push_merge,
+    plan_refused_update,
+};
 use crate::report::FolderReport;
 
 impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
@@ -31,10 +34,14 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
             self.renew(lease).await?;
             let mut commit = self.commit(folder, lease);
             let mut made = Vec::new();
-            match self
-                .push_one(folder, &entry, &mut commit, report, &mut made)
-                .await
-            {
+            let outcome = match self.plan_entry(folder, &entry).await {
+                Ok(action) => {
+                    self.push_one(folder, action, &mut commit, report, &mut made)
+                        .await
+                }
+                Err(err) => Err(err),
+            };
+            match outcome {
                 Ok(()) => {
                     commit
                         .outbox_done
@@ -61,58 +68,102 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
         Ok(created)
     }
 
-    async fn push_one(
+    /// Reads what an outbox entry needs and plans it. A record whose content cannot be
+    /// read is refused (`Invalid`), never taken for a delete.
+    pub(crate) async fn plan_entry(
         &self,
         folder: Folder,
         entry: &OutboxEntry,
-        commit: &mut Commit,
-        report: &mut FolderReport,
-        created: &mut Vec<String>,
-    ) -> Result<(), SyncError> {
+    ) -> Result<PushAction, SyncError> {
         let crm_id = entry.crm_id.as_str();
-        let Some(record) = self.store.get_record(&self.mailbox, folder, crm_id).await? else {
-            return Ok(());
-        };
+        let record = self.store.get_record(&self.mailbox, folder, crm_id).await?;
         let link = self
             .store
             .link_by_crm_id(&self.mailbox, folder, crm_id)
             .await?;
-        let data = match record.data.as_deref() {
-            Some(json) => match parse(folder, json) {
-                Some(data) => Some(data),
-                None => {
-                    return Err(SyncError::Backend(BackendError::Invalid(format!(
-                        "record {crm_id} holds data that is not a valid {}",
-                        folder.as_str()
-                    ))));
-                }
-            },
+        let side = match record {
+            Some(record) => {
+                let data = match record.data.as_deref() {
+                    Some(json) => Some(parse(folder, json).ok_or_else(|| {
+                        SyncError::Backend(BackendError::Invalid(format!(
+                            "record {crm_id} holds data that is not a valid {}",
+                            folder.as_str()
+                        )))
+                    })?),
+                    None => None,
+                };
+                Some(CrmSide {
+                    crm_id: record.crm_id,
+                    version: record.version,
+                    data,
+                })
+            }
             None => None,
         };
-        match (data, link) {
-            (Some(data), None) => {
-                self.push_create(folder, &record, &data, commit, report, created)
+        Ok(plan_push(crm_id, side.as_ref(), link.as_ref()))
+    }
+
+    async fn push_one(
+        &self,
+        folder: Folder,
+        action: PushAction,
+        commit: &mut Commit,
+        report: &mut FolderReport,
+        created: &mut Vec<String>,
+    ) -> Result<(), SyncError> {
+        match action {
+            PushAction::Skip { .. } => Ok(()),
+            PushAction::RefreshVersion { crm_id, version } => {
+                if let Some(mut link) = self
+                    .store
+                    .link_by_crm_id(&self.mailbox, folder, &crm_id)
+                    .await?
+                {
+                    link.crm_version = version;
+                    commit.links.push(link_put(link));
+                }
+                Ok(())
+            }
+            PushAction::Create {
+                crm_id,
+                version,
+                data,
+            } => {
+                self.push_create(folder, &crm_id, version, &data, commit, report, created)
                     .await
             }
-            (Some(data), Some(link)) => {
-                self.push_update(folder, &record, &data, link, commit, report, created)
+            PushAction::Update {
+                crm_id,
+                version,
+                item,
+                base,
+                old,
+                data,
+            } => {
+                let update = Update {
+                    crm_id,
+                    version,
+                    item,
+                    base,
+                    old,
+                    data,
+                };
+                self.push_update(folder, update, commit, report, created)
                     .await
             }
-            (None, Some(link)) => {
-                self.delete_item(folder, &link.item_id).await?;
+            PushAction::Delete { crm_id, item_id } => {
+                self.delete_item(folder, &item_id).await?;
                 report.mailbox_deleted += 1;
-                commit.links.push(LinkChange::Delete(crm_id.to_owned()));
+                commit.links.push(LinkChange::Delete(crm_id.clone()));
                 commit.audit.push(self.audit(
                     "mailbox.delete",
-                    crm_id,
-                    json!({ "item": link.item_id, "to": "Deleted Items" }),
+                    &crm_id,
+                    json!({ "item": item_id, "to": "Deleted Items" }),
                 ));
                 Ok(())
             }
-            (None, None) => {
-                // Deleted before it was ever linked; a create may still have reached the
-                // mailbox before its response was lost.
-                if let Some(found) = self.backend.find_by_crm_id(kind(folder), crm_id).await? {
+            PushAction::DeleteStamped { crm_id } => {
+                if let Some(found) = self.backend.find_by_crm_id(kind(folder), &crm_id).await? {
                     self.delete_item(folder, &found.item.id).await?;
                     report.mailbox_deleted += 1;
                 }
@@ -129,22 +180,22 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn push_create(
         &self,
         folder: Folder,
-        record: &CrmRecord,
+        crm_id: &str,
+        version: u64,
         data: &ItemData,
         commit: &mut Commit,
         report: &mut FolderReport,
         created: &mut Vec<String>,
     ) -> Result<(), SyncError> {
-        let crm_id = record.crm_id.as_str();
         // A create retried after a lost response finds the first one by its stamp.
         let found = self.backend.find_by_crm_id(kind(folder), crm_id).await?;
-        let item = if let Some(found) = found {
-            if found.data.content_hash() == data.content_hash() {
-                found.item
-            } else {
+        let item = match plan_create(found, data) {
+            CreateStep::Adopt(item) => item,
+            CreateStep::Overwrite(found) => {
                 let item = self
                     .backend
                     .update(kind(folder), &found.item, &found.data, data)
@@ -152,13 +203,14 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
                 report.mailbox_updated += 1;
                 item
             }
-        } else {
-            let item = self.backend.create(kind(folder), crm_id, data).await?;
-            report.mailbox_created += 1;
-            created.push(item.id.clone());
-            item
+            CreateStep::Create => {
+                let item = self.backend.create(kind(folder), crm_id, data).await?;
+                report.mailbox_created += 1;
+                created.push(item.id.clone());
+                item
+            }
         };
-        let mut link = new_link(crm_id, item.clone(), data, record.version);
+        let mut link = new_link(crm_id, item.clone(), data, version);
         link.unconfirmed = true;
         commit.links.push(link_put(link));
         commit
@@ -167,61 +219,53 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn push_update(
         &self,
         folder: Folder,
-        record: &CrmRecord,
-        data: &ItemData,
-        link: Link,
+        update: Update,
         commit: &mut Commit,
         report: &mut FolderReport,
         created: &mut Vec<String>,
     ) -> Result<(), SyncError> {
-        let crm_id = record.crm_id.as_str();
-        let base = link.base.as_deref().and_then(|b| parse_like(data, b));
-        if data.content_hash() == link.content_hash {
-            if record.version != link.crm_version {
-                let mut link = link;
-                link.crm_version = record.version;
-                commit.links.push(link_put(link));
-            }
-            return Ok(());
-        }
-        let item = ItemRef {
-            id: link.item_id.clone(),
-            change_key: link.change_key.clone(),
-        };
-        // Without a stored base, send every field: the item is overwritten with the record.
-        let old = base.clone().unwrap_or_else(|| empty_like(data));
-        match self.backend.update(kind(folder), &item, &old, data).await {
+        let Update {
+            crm_id,
+            version,
+            item,
+            base,
+            old,
+            data,
+        } = update;
+        let err = match self.backend.update(kind(folder), &item, &old, &data).await {
             Ok(updated) => {
                 report.mailbox_updated += 1;
                 commit
                     .links
-                    .push(link_put(new_link(crm_id, updated, data, record.version)));
-                commit
-                    .audit
-                    .push(self.audit("mailbox.update", crm_id, json!({ "item": item.id })));
-                Ok(())
+                    .push(link_put(new_link(&crm_id, updated, &data, version)));
+                commit.audit.push(self.audit(
+                    "mailbox.update",
+                    &crm_id,
+                    json!({ "item": item.id }),
+                ));
+                return Ok(());
             }
-            Err(BackendError::Conflict) => {
-                self.push_merge(folder, record, data, base, &item, commit, report)
+            Err(err) => err,
+        };
+        match plan_refused_update(&err) {
+            Refused::ReadAndMerge => {
+                self.push_merge(folder, &crm_id, version, &data, base, &item, commit, report)
                     .await
             }
-            // Deleted in the mailbox while the CRM edited it: the edit wins, the item is
-            // made again.
-            Err(BackendError::NotFound) => {
-                commit.audit.push(self.edit_beats_delete(crm_id));
-                let item = self.backend.create(kind(folder), crm_id, data).await?;
+            Refused::Recreate => {
+                commit.audit.push(self.edit_beats_delete(&crm_id));
+                let item = self.backend.create(kind(folder), &crm_id, &data).await?;
                 report.mailbox_created += 1;
                 created.push(item.id.clone());
-                let mut link = new_link(crm_id, item, data, record.version);
+                let mut link = new_link(&crm_id, item, &data, version);
                 link.unconfirmed = true;
                 commit.links.push(link_put(link));
                 Ok(())
             }
-            Err(err) => Err(err.into()),
+            Refused::Fail => Err(err.into()),
         }
     }
 
@@ -230,14 +274,14 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
     async fn push_merge(
         &self,
         folder: Folder,
-        record: &CrmRecord,
+        crm_id: &str,
+        version: u64,
         data: &ItemData,
         base: Option<ItemData>,
         item: &ItemRef,
         commit: &mut Commit,
         report: &mut FolderReport,
     ) -> Result<(), SyncError> {
-        let crm_id = record.crm_id.as_str();
         let fresh = match self
             .backend
             .fetch(kind(folder), std::slice::from_ref(&item.id))
@@ -248,48 +292,35 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
             Some(Err(err)) => return Err(err.into()),
             None => return Err(BackendError::NotFound.into()),
         };
-        let base = base.unwrap_or_else(|| fresh.data.clone());
-        let merged = merge3(&base, data, &fresh.data);
-        self.record_conflicts(crm_id, &merged.conflicts).await?;
+        let merge = plan_push_merge(base.as_ref(), data, &fresh.data);
+        self.record_conflicts(crm_id, &merge.conflicts).await?;
         let updated = self
             .backend
-            .update(kind(folder), &fresh.item, &fresh.data, &merged.data)
+            .update(kind(folder), &fresh.item, &fresh.data, &merge.merged)
             .await?;
         report.mailbox_updated += 1;
-        report.conflicts += merged.conflicts.len();
-        let mut version = record.version;
-        if merged.data.content_hash() != data.content_hash() {
+        report.conflicts += merge.conflicts.len();
+        let mut version = version;
+        if merge.crm_write {
             // The owner's changes to other fields come back to the CRM.
-            let (write, new_version) =
-                record_write(crm_id, Some(record.version), Some(&merged.data));
+            let (write, new_version) = record_write(crm_id, Some(version), Some(&merge.merged));
             commit.records.push(write);
             version = new_version;
             report.crm_updated += 1;
         }
         commit
             .links
-            .push(link_put(new_link(crm_id, updated, &merged.data, version)));
+            .push(link_put(new_link(crm_id, updated, &merge.merged, version)));
         Ok(())
     }
 }
 
-/// An item of the same kind with nothing set, so that every field of `like` counts as changed.
-fn empty_like(like: &ItemData) -> ItemData {
-    match like {
-        ItemData::Contact(_) => ItemData::Contact(mailbridge_mailbox::ContactData::default()),
-        ItemData::Event(e) => ItemData::Event(mailbridge_mailbox::EventData {
-            subject: None,
-            body: None,
-            location: None,
-            start: e.start - chrono::Duration::seconds(1),
-            end: e.end - chrono::Duration::seconds(1),
-            all_day: !e.all_day,
-            time_zone: None,
-            show_as: None,
-            reminder_minutes: None,
-            attendees: Vec::new(),
-            recurrence: None,
-            categories: Vec::new(),
-        }),
-    }
+/// The parts of [`PushAction::Update`], carried to where it is carried out.
+struct Update {
+    crm_id: String,
+    version: u64,
+    item: ItemRef,
+    base: Option<ItemData>,
+    old: ItemData,
+    data: ItemData,
 }

@@ -4,7 +4,7 @@ use std::fmt;
 
 use mailbridge_store::Folder;
 
-use crate::plan::Action;
+use crate::plan::{Action, PushAction};
 
 /// Counts for one folder.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -70,6 +70,21 @@ impl FolderReport {
                 }
             }
             Action::KeepEdited { .. } | Action::Ignore { .. } => {}
+        }
+    }
+}
+
+impl FolderReport {
+    /// Counts a planned push action (a dry run's; a real run counts what it did).
+    pub(crate) fn count_push(&mut self, action: &PushAction) {
+        match action {
+            PushAction::Create { .. } => self.mailbox_created += 1,
+            PushAction::Update { .. } => self.mailbox_updated += 1,
+            PushAction::Delete { .. } => self.mailbox_deleted += 1,
+            // Unknown until the mailbox is searched for the stamp.
+            PushAction::DeleteStamped { .. }
+            | PushAction::Skip { .. }
+            | PushAction::RefreshVersion { .. } => {}
         }
     }
 }

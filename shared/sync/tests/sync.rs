@@ -679,6 +679,65 @@ async fn first_connect_matches_existing_crm_contacts_and_the_dry_run_shows_it() 
 }
 
 #[tokio::test]
+async fn the_dry_run_lists_push_actions_by_kind() {
+    let env = seeded(3, 0, 0).await;
+    env.sync().await.unwrap();
+    let items = env.items(Folder::Contacts);
+    let (edited, mut c) = linked_contact(&env, &items[0].id).await;
+    c.job_title = Some("Edited in the CRM".into());
+    env.crm_write(Folder::Contacts, &edited, Some(&ItemData::Contact(c)))
+        .await;
+    let (deleted, _) = linked_contact(&env, &items[1].id).await;
+    env.crm_write(Folder::Contacts, &deleted, None).await;
+    env.crm_write(
+        Folder::Contacts,
+        "crm-new",
+        Some(&contact("New", "Person", "new@example.com")),
+    )
+    .await;
+
+    let before = env.requests();
+    let dry = env.dry_run(Folder::Contacts).await.unwrap();
+    let text = dry.to_string();
+    assert!(text.contains("mailbox create crm-new"), "{text}");
+    assert!(
+        text.contains(&format!("mailbox update {edited} (job_title)")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("mailbox delete {deleted} (to Deleted Items)")),
+        "{text}"
+    );
+    assert!(!text.contains("CRM change"), "{text}");
+    assert_eq!(
+        (
+            dry.mailbox_created,
+            dry.mailbox_updated,
+            dry.mailbox_deleted
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        env.requests() - before,
+        1,
+        "one delta read, nothing written"
+    );
+    assert_eq!(env.items(Folder::Contacts).len(), 3);
+
+    // The run does what the dry run said.
+    let reports = env.sync().await.unwrap();
+    assert_eq!(
+        (
+            reports[0].mailbox_created,
+            reports[0].mailbox_updated,
+            reports[0].mailbox_deleted
+        ),
+        (1, 1, 1)
+    );
+    env.assert_converged(Folder::Contacts).await;
+}
+
+#[tokio::test]
 async fn a_create_whose_response_was_lost_is_found_not_repeated() {
     let env = seeded(2, 0, 0).await;
     env.sync().await.unwrap();
