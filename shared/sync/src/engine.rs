@@ -124,20 +124,30 @@ impl<'a, S: StateStore, B: MailboxBackend> Engine<'a, S, B> {
         released.sync_folders().await
     }
 
+    /// Syncs every folder. A folder that fails does not keep the others from syncing
+    /// (another runner on Contacts says nothing about Calendar), unless its failure
+    /// concerns the whole mailbox ([`SyncError::stops_mailbox`]). The first failure is the
+    /// run's outcome, recorded on the mailbox and returned.
     async fn sync_folders(&self) -> Result<Vec<FolderReport>, SyncError> {
         let mut reports = Vec::new();
-        let mut outcome = Ok(());
+        let mut first: Option<SyncError> = None;
         for folder in Folder::ALL {
             match self.sync_folder(folder).await {
                 Ok(report) => reports.push(report),
                 Err(err) => {
-                    outcome = Err(err);
-                    break;
+                    let stop = err.stops_mailbox();
+                    first.get_or_insert(err);
+                    if stop {
+                        break;
+                    }
                 }
             }
         }
-        self.record_outcome(outcome.as_ref().err()).await?;
-        outcome.map(|()| reports)
+        self.record_outcome(first.as_ref()).await?;
+        match first {
+            Some(err) => Err(err),
+            None => Ok(reports),
+        }
     }
 
     async fn record_outcome(&self, error: Option<&SyncError>) -> Result<(), SyncError> {

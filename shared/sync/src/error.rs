@@ -51,6 +51,23 @@ impl SyncError {
         }
     }
 
+    /// Whether the failure concerns the whole mailbox, so that its other folders are not
+    /// synced in the same run either: Exchange asked us to back off, the credentials or
+    /// permissions were refused, the brake wants a person to look, or the mailbox is not
+    /// active. A held lease, a network failure or a bad item concern one folder.
+    pub fn stops_mailbox(&self) -> bool {
+        match self {
+            SyncError::Inactive { .. } | SyncError::Braked { .. } => true,
+            SyncError::Backend(e) => matches!(
+                e,
+                BackendError::Throttled { .. }
+                    | BackendError::Auth(_)
+                    | BackendError::Permission(_)
+            ),
+            SyncError::Busy { .. } | SyncError::Store(_) => false,
+        }
+    }
+
     /// Whether running again later may succeed without anyone changing anything.
     pub fn is_retryable(&self) -> bool {
         match self {

@@ -1251,6 +1251,58 @@ async fn a_stale_change_key_on_the_same_field_keeps_the_crm_value_and_audits_bot
 }
 
 #[tokio::test]
+async fn a_busy_folder_does_not_keep_the_other_from_syncing() {
+    let env = seeded(4, 3, 0).await;
+    register(&env).await;
+    // Another runner holds Contacts.
+    let key = format!("sync/{}/{}", env.mailbox().to_lowercase(), Folder::Contacts);
+    let held = env
+        .store
+        .acquire_lease(
+            &key,
+            "another-runner",
+            std::time::Duration::from_mins(1),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap()
+        .expect("the lease was free");
+    let err = env.sync().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SyncError::Busy {
+                folder: Folder::Contacts
+            }
+        ),
+        "the first failure is the run's: {err}"
+    );
+    assert!(err.is_retryable());
+    assert!(
+        env.records(Folder::Contacts).await.is_empty(),
+        "Contacts was not touched"
+    );
+    assert_eq!(
+        env.records(Folder::Calendar).await.len(),
+        3,
+        "Calendar synced all the same"
+    );
+    let mailbox = env.store.get_mailbox(env.mailbox()).await.unwrap().unwrap();
+    assert!(
+        mailbox
+            .last_error
+            .is_some_and(|e| e.contains("another sync of contacts")),
+        "the failure is recorded on the mailbox"
+    );
+    assert_eq!(mailbox.status, MailboxStatus::Active);
+
+    env.store.release_lease(&held).await.unwrap();
+    env.sync().await.unwrap();
+    env.assert_converged(Folder::Contacts).await;
+    env.assert_converged(Folder::Calendar).await;
+}
+
+#[tokio::test]
 async fn a_second_runner_backs_off_and_a_run_cut_short_resumes_without_duplicates() {
     let env = seeded(1200, 0, 0).await;
     let short = mailbridge_sync::SyncConfig {
