@@ -340,6 +340,7 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
 
     /// Items we created that the pull did not report: those gone from the mailbox were
     /// deleted before we could see them, and their records follow.
+    // LIMIT: these deletes do not count towards the mass-delete brake (only items created in the last run and never seen by a pull are checked here).
     async fn verify_created(
         &self,
         folder: Folder,

@@ -1,6 +1,9 @@
 //! The sync engine against the Exchange simulator and the embedded store: initial sync,
-//! both directions, echoes, conflicts, deletes, invalid cursors, the brake, matching,
-//! lost responses, stale change keys, concurrent runners and runs cut short; hostile text
+//! both directions, echoes, conflicts, deletes (an edit winning over a delete either way),
+//! invalid cursors, the brake (over a whole pull, on a folder that reads empty, and the
+//! operator's acknowledgement), matching, the dry run, lost responses, stale change keys
+//! met for real (the owner editing between our read and our update), a recurring series,
+//! a busy folder beside a free one, concurrent runners and runs cut short; hostile text
 //! both ways (in `hostile/`).
 
 #![allow(clippy::unwrap_used)]
