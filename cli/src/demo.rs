@@ -88,7 +88,7 @@ pub async fn run() -> Result<Report, String> {
         EwsClient::new(http, &sim.ews_url(), tokens).map_err(|e| err("the EWS client")(&e))?;
     let contacts = read_contacts(&ews, &mailbox).await?;
     let entries = read_calendar(&ews, &mailbox).await?;
-    let sync = crate::demo_sync::run(world, &ews, &mailbox, 6).await?;
+    let sync = Box::pin(crate::demo_sync::run(world, &ews, &mailbox, 6)).await?;
     let bundle = crate::demo_bundle::run(world, &tenant, &sim.base_url(), 9).await?;
 
     let stats = world.stats();

@@ -61,9 +61,12 @@ pub(crate) const USAGE: &str = "usage:
       --folder contacts|calendar   only this folder (default both)
       --dry-run                    print the plan (first connect: matched, new, ambiguous;
                                    every action) and write nothing
+      --acknowledge-deletes        let through the deletes the mass-delete brake stopped
+                                   (after checking the owner meant them), then sync
     exit status: 0 synced (or planned), 1 the sync stopped (Exchange unreachable or
     refusing, the mass-delete brake, another sync running), 2 bad usage, 3 nothing to
-    sync (no data directory, mailbox not stored, tenant not verified, mailbox paused)";
+    sync (no data directory, mailbox not stored, tenant not verified, mailbox paused or
+    stopped by the brake, nothing braked to let through)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -77,7 +80,7 @@ async fn main() -> ExitCode {
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("demo") => demo::run().await.map(|_| ()),
+        Some("demo") => Box::pin(demo::run()).await.map(|_| ()),
         Some("simulate" | "serve") if args.iter().any(|a| a == "--help" || a == "-h") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

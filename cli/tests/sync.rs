@@ -406,3 +406,63 @@ async fn an_unreachable_exchange_is_named_with_exit_1_and_recorded_on_the_mailbo
     assert!(mailbox.last_error.is_some(), "{mailbox:?}");
     assert!(mailbox.last_sync.is_none());
 }
+
+#[tokio::test]
+async fn braked_deletes_wait_for_the_go_ahead_then_go_through() {
+    let env = setup("sync-brake").await;
+    let first = env.sync(&[]).await;
+    assert_eq!(first.code, 0, "{}", first.all());
+    let linked = env.contacts_in_mailbox();
+    assert!(linked >= 4, "{linked}");
+
+    // Nothing braked yet: nothing to let through.
+    let early = env.sync(&["--acknowledge-deletes"]).await;
+    assert_eq!(early.code, 3, "{}", early.all());
+    assert!(
+        early
+            .stderr
+            .contains("not stopped by the mass-delete brake"),
+        "{}",
+        early.stderr
+    );
+
+    // The owner empties the folder: the brake stops the sync and keeps the CRM's records.
+    let world = env.sim().world();
+    for item in world.items(env.mailbox(), FolderKind::Contacts).unwrap() {
+        world.owner_delete(env.mailbox(), &item.id).unwrap();
+    }
+    let braked = env.sync(&[]).await;
+    assert_eq!(braked.code, 1, "{}", braked.all());
+    let store = env.store();
+    let kept = store
+        .list_links(env.mailbox(), Folder::Contacts, None, 100)
+        .await
+        .unwrap()
+        .items
+        .len();
+    assert_eq!(kept, linked, "the brake kept every link");
+    let refused = env.sync(&[]).await;
+    assert_eq!(refused.code, 3, "{}", refused.all());
+    assert!(
+        refused.stderr.contains("--acknowledge-deletes"),
+        "the refusal says the way out: {}",
+        refused.stderr
+    );
+
+    let go = env.sync(&["--acknowledge-deletes"]).await;
+    assert_eq!(go.code, 0, "{}", go.all());
+    assert!(
+        go.stdout.contains("braked deletes let through by cli:"),
+        "{}",
+        go.stdout
+    );
+    let store = env.store();
+    let links = store
+        .list_links(env.mailbox(), Folder::Contacts, None, 100)
+        .await
+        .unwrap();
+    assert!(links.items.is_empty(), "the deletes went through");
+    let mailbox = store.get_mailbox(env.mailbox()).await.unwrap().unwrap();
+    assert_eq!(mailbox.status, mailbridge_store::MailboxStatus::Active);
+    assert_eq!(mailbox.deletes_acknowledged_by, None);
+}

@@ -9,10 +9,11 @@ mod target;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
 use mailbridge_ews::EwsMailbox;
 use mailbridge_mailbox::BackendError;
 use mailbridge_service::tenants::{ClientError, TenantClients};
-use mailbridge_store::{Folder, StateStore};
+use mailbridge_store::{Folder, StateStore, StoreError};
 use mailbridge_sync::{Engine, FolderReport, SyncConfig, SyncError};
 
 use options::Options;
@@ -81,7 +82,21 @@ async fn execute(args: &[String]) -> Result<(), Stop> {
         message,
     })?;
     let data = Data::open(&options.data)?;
-    let target = data.target(&options.mailbox).await?;
+    let mut target = data.target(&options.mailbox).await?;
+    if options.acknowledge_deletes {
+        let by = format!(
+            "cli:{}",
+            std::env::var("USER").unwrap_or_else(|_| "local".to_owned())
+        );
+        mailbridge_store::acknowledge_deletes(&data.store, &options.mailbox, &by, Utc::now())
+            .await
+            .map_err(|e| match e {
+                StoreError::Invalid { .. } => not_ready(e.to_string()),
+                e => failed(format!("recording the go-ahead for the deletes: {e}")),
+            })?;
+        println!("{}: braked deletes let through by {by}", options.mailbox);
+        target = data.target(&options.mailbox).await?;
+    }
     let inactive = target.inactive();
     if let (Some(reason), false) = (&inactive, options.dry_run) {
         return Err(not_ready(format!(

@@ -16,6 +16,8 @@ pub struct Options {
     pub folder: Option<Folder>,
     /// Plan only: read the mailbox, write nothing.
     pub dry_run: bool,
+    /// Let through the deletes the mass-delete brake stopped, then sync.
+    pub acknowledge_deletes: bool,
 }
 
 impl Options {
@@ -25,10 +27,12 @@ impl Options {
         let mut mailbox = None;
         let mut folder = None;
         let mut dry_run = false;
+        let mut acknowledge_deletes = false;
         let mut args = args.iter();
         while let Some(flag) = args.next() {
             match flag.as_str() {
                 "--dry-run" => dry_run = true,
+                "--acknowledge-deletes" => acknowledge_deletes = true,
                 "--data" => data = Some(PathBuf::from(value(&mut args, flag)?)),
                 "--mailbox" => {
                     let address = value(&mut args, flag)?.trim().to_lowercase();
@@ -55,11 +59,26 @@ impl Options {
                 }
             }
         }
+        if acknowledge_deletes && dry_run {
+            return Err(
+                "--acknowledge-deletes applies the deletes it lets through, so it \
+                        cannot go with --dry-run (a dry run alone shows them)"
+                    .into(),
+            );
+        }
+        if acknowledge_deletes && folder.is_some() {
+            return Err(
+                "--acknowledge-deletes lets through a whole mailbox's braked \
+                        deletes: leave out --folder"
+                    .into(),
+            );
+        }
         Ok(Options {
             data: data.unwrap_or_else(crate::runner::default_data_dir),
             mailbox: mailbox.ok_or("missing --mailbox ADDRESS: the mailbox to sync")?,
             folder,
             dry_run,
+            acknowledge_deletes,
         })
     }
 }
@@ -95,6 +114,9 @@ mod tests {
         assert_eq!(o.mailbox, "anna@contoso.example");
         assert_eq!(o.folder, Some(Folder::Calendar));
         assert!(o.dry_run);
+        assert!(!o.acknowledge_deletes);
+        let go = parse(&["--mailbox", "a@b.example", "--acknowledge-deletes"]).unwrap();
+        assert!(go.acknowledge_deletes);
         let both = parse(&["--mailbox", "a@b.example"]).unwrap();
         assert_eq!((both.folder, both.dry_run), (None, false));
         for (args, named) in [
@@ -107,6 +129,25 @@ mod tests {
             (&["--mailbox", "--dry-run"], "--mailbox needs a value"),
             (&["--mailbox", "a@b.example", "--colour"], "--colour"),
             (&["--simulator"], "mailbridge simulate"),
+            (
+                &[
+                    "--mailbox",
+                    "a@b.example",
+                    "--acknowledge-deletes",
+                    "--dry-run",
+                ],
+                "cannot go with --dry-run",
+            ),
+            (
+                &[
+                    "--mailbox",
+                    "a@b.example",
+                    "--acknowledge-deletes",
+                    "--folder",
+                    "contacts",
+                ],
+                "leave out --folder",
+            ),
         ] {
             let err = parse(args).unwrap_err();
             assert!(err.contains(named), "{named}: {err}");

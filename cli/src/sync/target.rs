@@ -117,7 +117,16 @@ impl Target {
             .as_deref()
             .map(|a| format!(": {a}"))
             .unwrap_or_default();
-        Some(format!("mailbox {} is {status}{why}", self.mailbox.address))
+        let way_out = match self.mailbox.status {
+            MailboxStatus::NeedsAttention => {
+                " (once the owner's deletes are checked, --acknowledge-deletes lets them through)"
+            }
+            _ => "",
+        };
+        Some(format!(
+            "mailbox {} is {status}{why}{way_out}",
+            self.mailbox.address
+        ))
     }
 
     /// The EWS endpoint and identity authority the tenant uses, to name when Exchange

@@ -157,6 +157,7 @@ impl Deployment {
                 last_sync: None,
                 last_error: None,
                 back_off_until: None,
+                deletes_acknowledged_by: None,
                 version: 0,
             };
             state

@@ -227,6 +227,12 @@ where
         )
         .add(
             Post,
+            "/v1/mailboxes/{address}/acknowledge-deletes",
+            "mailbox.acknowledge_deletes",
+            mailboxes::acknowledge_deletes::<S, K, O>,
+        )
+        .add(
+            Post,
             "/v1/mailboxes/{address}/send",
             "mail.send",
             send::send::<S, K, O>,

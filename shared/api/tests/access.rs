@@ -181,6 +181,14 @@ fn routes() -> Vec<Route> {
         },
         Route {
             verb: Post,
+            template: "/v1/mailboxes/{address}/acknowledge-deletes",
+            call: |_, m| req("POST", &format!("/v1/mailboxes/{m}/acknowledge-deletes")),
+            // The mailbox is active: nothing to let through.
+            expect: (409, 409, 404),
+            public: false,
+        },
+        Route {
+            verb: Post,
             template: "/v1/mailboxes/{address}/send",
             call: |_, m| {
                 req("POST", &format!("/v1/mailboxes/{m}/send"))

@@ -1,6 +1,6 @@
 //! The routes that hand work to the runner's `Operations`: sending with an idempotency
 //! key (sent once, replayed, in progress, reused for another message, retried after a
-//! failure), the calendar view and a sync now.
+//! failure), the calendar view, a sync now, and letting braked deletes through.
 
 #![allow(clippy::unwrap_used)]
 
@@ -296,4 +296,76 @@ async fn sync_now_is_accepted_or_answers_the_runners_refusal() {
     let down = req("POST", &uri).key(&key).send(&h).await;
     assert!(down.is_problem(503));
     assert_eq!(down.headers["retry-after"], "5");
+}
+
+#[tokio::test]
+async fn braked_deletes_are_let_through_once_on_the_callers_word() {
+    let (h, key, _) = Harness::with_two_tenants().await;
+    let uri = format!("/v1/mailboxes/{MAILBOX_A}/acknowledge-deletes");
+
+    // Nothing braked: nothing to let through, and nothing queued.
+    let refused = req("POST", &uri).key(&key).send(&h).await;
+    assert!(refused.is_problem(409), "{}", refused.text);
+    assert!(
+        refused
+            .text
+            .contains("not stopped by the mass-delete brake"),
+        "{}",
+        refused.text
+    );
+    assert!(
+        !h.app
+            .ops()
+            .calls()
+            .contains(&Call::SyncNow(MAILBOX_A.to_owned()))
+    );
+
+    // The brake stopped a sync, as the engine records it.
+    let state = h.app.state();
+    let mut mailbox = state.get_mailbox(MAILBOX_A).await.unwrap().unwrap();
+    mailbox.status = mailbridge_store::MailboxStatus::NeedsAttention;
+    mailbox.attention = Some("contacts: 1000 of 1200 linked items would go".to_owned());
+    state
+        .put_mailbox(&mailbox, mailbridge_store::Expect::Version(mailbox.version))
+        .await
+        .unwrap();
+
+    let accepted = req("POST", &uri).key(&key).send(&h).await;
+    assert_eq!(accepted.status, 202, "{}", accepted.text);
+    let actor = accepted.body["acknowledged_by"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(actor.starts_with("api:"), "{actor}");
+    assert_eq!(accepted.body["status"], "queued");
+    assert!(
+        h.app
+            .ops()
+            .calls()
+            .contains(&Call::SyncNow(MAILBOX_A.to_owned()))
+    );
+
+    let health = req("GET", &format!("/v1/mailboxes/{MAILBOX_A}"))
+        .key(&key)
+        .send(&h)
+        .await;
+    assert_eq!(health.body["status"], "active");
+    assert_eq!(health.body["attention"], Value::Null);
+    assert_eq!(health.body["deletes_acknowledged_by"], actor.as_str());
+    let audit = req("GET", &format!("/v1/mailboxes/{MAILBOX_A}/audit"))
+        .key(&key)
+        .send(&h)
+        .await;
+    let event = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "brake.acknowledged")
+        .expect("the go-ahead is audited");
+    assert_eq!(event["actor"], actor.as_str());
+    assert!(event["detail"].as_str().unwrap().contains("1000 of 1200"));
+
+    // Given once: a second go-ahead finds nothing braked.
+    let again = req("POST", &uri).key(&key).send(&h).await;
+    assert!(again.is_problem(409), "{}", again.text);
 }

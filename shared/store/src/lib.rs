@@ -10,6 +10,7 @@
 //! field added later needs no migration. Every implementation passes the same conformance
 //! suite ([`conformance`]).
 
+mod brake;
 pub mod conformance;
 mod error;
 mod local_secrets;
@@ -18,6 +19,7 @@ mod secret;
 pub mod sqlite;
 mod state;
 
+pub use brake::{DELETES_ACKNOWLEDGED, acknowledge_deletes};
 pub use error::{SecretError, StoreError};
 pub use local_secrets::LocalSecretFile;
 pub use model::*;

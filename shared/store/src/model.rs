@@ -161,6 +161,11 @@ pub struct Mailbox {
     /// Exchange asked us to wait until then.
     #[serde(default)]
     pub back_off_until: Option<DateTime<Utc>>,
+    /// Who let through the deletes the mass-delete brake stopped (see
+    /// [`acknowledge_deletes`](crate::acknowledge_deletes)): the next sync runs with the
+    /// brake released and clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletes_acknowledged_by: Option<String>,
     /// The stored version; set by the store.
     #[serde(default)]
     pub version: Version,

@@ -52,8 +52,8 @@ pub struct Engine<'a, S: StateStore, B: MailboxBackend> {
     pub(crate) backend: &'a B,
     pub(crate) mailbox: String,
     pub(crate) config: SyncConfig,
-    /// Set for the one run an operator's acknowledgement of the brake allows.
-    pub(crate) brake_released: bool,
+    /// Who let braked deletes through, for the one run their acknowledgement allows.
+    pub(crate) brake_released: Option<String>,
 }
 
 pub(crate) fn kind(folder: Folder) -> FolderKind {
@@ -79,49 +79,62 @@ impl<'a, S: StateStore, B: MailboxBackend> Engine<'a, S, B> {
             backend,
             mailbox: mailbox.trim().to_lowercase(),
             config,
-            brake_released: false,
+            brake_released: None,
         }
     }
 
     /// Syncs both folders and records the outcome on the mailbox record (last sync, last
-    /// error, back-off, the brake).
+    /// error, back-off, the brake). A mailbox whose braked deletes someone let through
+    /// ([`mailbridge_store::acknowledge_deletes`]) runs once with the brake released.
     pub async fn sync_mailbox(&self) -> Result<Vec<FolderReport>, SyncError> {
-        if let Some(mailbox) = self.store.get_mailbox(&self.mailbox).await?
-            && mailbox.status != MailboxStatus::Active
-        {
-            return Err(SyncError::Inactive {
-                reason: mailbox
-                    .attention
-                    .unwrap_or_else(|| format!("{:?}", mailbox.status)),
-            });
+        let acknowledged = match self.store.get_mailbox(&self.mailbox).await? {
+            Some(mailbox) if mailbox.status != MailboxStatus::Active => {
+                return Err(SyncError::Inactive {
+                    reason: mailbox
+                        .attention
+                        .unwrap_or_else(|| format!("{:?}", mailbox.status)),
+                });
+            }
+            Some(mailbox) => mailbox.deletes_acknowledged_by,
+            None => None,
+        };
+        match acknowledged {
+            Some(by) => self.released(by).sync_folders().await,
+            None => self.sync_folders().await,
         }
-        self.sync_folders().await
     }
 
     /// The operator's answer to the mass-delete brake, once they have checked that the
-    /// deletes are meant (the owner really emptied the folder): one sync run with the brake
-    /// released, after which the mailbox is active again. `by` names the operator in the
-    /// audit trail. A paused mailbox stays paused; a run that fails again leaves the
-    /// mailbox as it was, and the acknowledgement is simply given again.
+    /// deletes are meant (the owner really emptied the folder): records the go-ahead as
+    /// [`mailbridge_store::acknowledge_deletes`] does, then syncs with the brake released,
+    /// after which the brake guards the mailbox again. `by` names the operator in the audit
+    /// trail. A run that fails keeps the go-ahead for the next one.
     pub async fn acknowledge_brake(&self, by: &str) -> Result<Vec<FolderReport>, SyncError> {
-        if let Some(mailbox) = self.store.get_mailbox(&self.mailbox).await?
-            && mailbox.status == MailboxStatus::Paused
-        {
-            return Err(SyncError::Inactive {
-                reason: format!("{:?}", mailbox.status),
-            });
+        if self.store.get_mailbox(&self.mailbox).await?.is_some() {
+            mailbridge_store::acknowledge_deletes(self.store, &self.mailbox, by, Utc::now())
+                .await?;
+            return self.sync_mailbox().await;
         }
-        let mut event = self.audit("brake.acknowledged", &self.mailbox, serde_json::json!({}));
+        // A bare mailbox (tools and tests) has no record to keep the go-ahead on.
+        let mut event = self.audit(
+            mailbridge_store::DELETES_ACKNOWLEDGED,
+            &self.mailbox,
+            serde_json::json!({}),
+        );
         by.clone_into(&mut event.actor);
         self.store.append_audit(&[event]).await?;
-        let released = Engine {
+        self.released(by.to_owned()).sync_folders().await
+    }
+
+    /// This engine with the brake released for one run, on `by`'s word.
+    fn released(&self, by: String) -> Engine<'a, S, B> {
+        Engine {
             store: self.store,
             backend: self.backend,
             mailbox: self.mailbox.clone(),
             config: self.config.clone(),
-            brake_released: true,
-        };
-        released.sync_folders().await
+            brake_released: Some(by),
+        }
     }
 
     /// Syncs every folder. A folder that fails does not keep the others from syncing
@@ -163,10 +176,9 @@ impl<'a, S: StateStore, B: MailboxBackend> Engine<'a, S, B> {
                     mailbox.last_sync = Some(now);
                     mailbox.last_error = None;
                     mailbox.back_off_until = None;
-                    // The acknowledged run went through: the mailbox syncs on schedule again.
-                    if self.brake_released && mailbox.status == MailboxStatus::NeedsAttention {
-                        mailbox.status = MailboxStatus::Active;
-                        mailbox.attention = None;
+                    // The acknowledged run went through: from now on the brake guards again.
+                    if self.brake_released.is_some() {
+                        mailbox.deletes_acknowledged_by = None;
                     }
                 }
                 Some(err) => {

@@ -286,8 +286,9 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
             return Ok(());
         }
         let detail = json!({ "deletes": deletes, "gone": gone, "linked": linked });
-        if self.brake_released {
-            let event = self.audit("brake.released", folder.as_str(), detail);
+        if let Some(by) = &self.brake_released {
+            let mut event = self.audit("brake.released", folder.as_str(), detail);
+            by.clone_into(&mut event.actor);
             self.store.append_audit(&[event]).await?;
             return Ok(());
         }

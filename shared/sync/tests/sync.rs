@@ -60,6 +60,7 @@ async fn register(env: &harness::Env) {
                 last_sync: None,
                 last_error: None,
                 back_off_until: None,
+                deletes_acknowledged_by: None,
                 version: 0,
             },
             mailbridge_store::Expect::Absent,
@@ -512,21 +513,52 @@ async fn brake_counts_the_whole_pull() {
     assert!(dry.to_string().contains("would brake"), "{dry}");
     assert_eq!(env.records(Folder::Contacts).await.len(), 1200);
 
-    // The operator checked and acknowledges: the deletes go through, on the record, and
-    // the mailbox syncs on schedule again.
-    let reports = acknowledge(&env).await.unwrap();
+    // The operator checked and lets the deletes through, as the API does: the go-ahead is
+    // kept on the mailbox, and the next scheduled sync (any runner) applies them, on the
+    // record, then forgets it.
+    let acknowledged = mailbridge_store::acknowledge_deletes(
+        &env.store,
+        env.mailbox(),
+        "ops@contoso.example",
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(acknowledged.status, MailboxStatus::Active);
+    assert_eq!(env.records(Folder::Contacts).await.len(), 1200, "not yet");
+    let reports = env.sync().await.unwrap();
     assert_eq!(reports[0].crm_deleted, 1000, "{}", reports[0]);
     assert_eq!(env.records(Folder::Contacts).await.len(), 200);
     assert_eq!(mailbox_status(&env).await, (MailboxStatus::Active, None));
+    let stored = env.store.get_mailbox(env.mailbox()).await.unwrap().unwrap();
+    assert_eq!(
+        stored.deletes_acknowledged_by, None,
+        "the go-ahead is used once"
+    );
     let audit = audit_actions(&env).await;
     assert!(
         audit
             .iter()
             .any(|e| e.action == "brake.acknowledged" && e.actor == "ops@contoso.example")
     );
-    assert!(audit.iter().any(|e| e.action == "brake.released"));
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "brake.released" && e.actor == "ops@contoso.example")
+    );
     env.sync().await.unwrap();
     env.assert_converged(Folder::Contacts).await;
+
+    // With nothing braked there is nothing to let through, and the refusal says so.
+    let err =
+        mailbridge_store::acknowledge_deletes(&env.store, env.mailbox(), "ops", chrono::Utc::now())
+            .await
+            .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("not stopped by the mass-delete brake"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

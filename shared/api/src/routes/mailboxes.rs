@@ -1,5 +1,5 @@
 //! Mailbox routes: adding and listing a tenant's mailboxes, a mailbox's health, its audit
-//! trail, a sync now and its calendar.
+//! trail, a sync now, letting braked deletes through, and its calendar.
 
 use std::sync::Arc;
 
@@ -178,6 +178,7 @@ where
         "last_sync": mailbox.last_sync,
         "last_error": mailbox.last_error,
         "back_off_until": mailbox.back_off_until,
+        "deletes_acknowledged_by": mailbox.deletes_acknowledged_by,
         "folders": folders,
     })))
 }
@@ -229,6 +230,69 @@ where
     app.ops.sync_now(&mailbox.address).await?;
     tracing::info!(outcome = "sync_queued", "sync requested");
     let body = json!({ "mailbox": mailbox.address, "status": "queued" });
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+/// Lets through the deletes the mass-delete brake stopped: the caller has checked that the
+/// mailbox owner meant them. The go-ahead is kept on the mailbox (its next sync, queued
+/// here, applies them once) and audited under the caller's name.
+pub async fn acknowledge_deletes<S, K, O>(
+    State(app): State<Arc<App<S, K, O>>>,
+    caller: Caller,
+    headers: HeaderMap,
+    PathParams(address): PathParams<String>,
+) -> Result<Response, ApiError>
+where
+    S: StateStore + 'static,
+    K: SecretStore + 'static,
+    O: Operations + 'static,
+{
+    let mailbox = app.crm_mailbox(&caller, &address).await?;
+    let actor = caller.actor(x_actor(&headers));
+    let not_braked = |status: MailboxStatus, version| ApiError::Conflict {
+        detail: format!(
+            "mailbox {} is {}, not stopped by the mass-delete brake: there are no deletes \
+             to let through",
+            mailbox.address,
+            serde_json::to_value(status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        ),
+        current_version: Some(version),
+    };
+    if mailbox.status != MailboxStatus::NeedsAttention {
+        return Err(not_braked(mailbox.status, mailbox.version));
+    }
+    let acknowledged = match mailbridge_store::acknowledge_deletes(
+        &app.state,
+        &mailbox.address,
+        &actor,
+        Utc::now(),
+    )
+    .await
+    {
+        // Someone else acknowledged (or paused it) in between.
+        Err(StoreError::Invalid {
+            field: "status", ..
+        }) => {
+            let now = app.state.get_mailbox(&mailbox.address).await?;
+            let (status, version) =
+                now.map_or((mailbox.status, mailbox.version), |m| (m.status, m.version));
+            return Err(not_braked(status, version));
+        }
+        other => other?,
+    };
+    tracing::info!(
+        outcome = "deletes_acknowledged",
+        "mass-delete brake released"
+    );
+    app.ops.sync_now(&acknowledged.address).await?;
+    let body = json!({
+        "mailbox": acknowledged.address,
+        "status": "queued",
+        "acknowledged_by": actor,
+    });
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 

@@ -228,6 +228,7 @@ pub fn new_mailbox(address: &str, tenant: &str) -> Mailbox {
         last_sync: None,
         last_error: None,
         back_off_until: None,
+        deletes_acknowledged_by: None,
         version: 0,
     }
 }
