@@ -11,27 +11,65 @@ use mailbridge_mailbox::{
 use crate::client::EwsClient;
 use crate::error::{ErrorKind, EwsError};
 use crate::ops::{
-    CreateItem, DeleteItem, FindItem, GetItem, ItemChange, Restriction, SendMeetingInvitations,
-    SyncChange, SyncFolderItems, UpdateItem, View,
+    CreateItem, DeleteItem, FindItem, GetItem, ItemChange, MAX_CHANGES_RETURNED, Restriction,
+    SendMeetingInvitations, SyncChange, SyncFolderItems, UpdateItem, View,
 };
 use crate::types::{
     CRM_ID_PROPERTY, ChangeKey, DistinguishedFolder, Item, ItemId, ItemShape, PropertyPath,
     SyncState,
 };
 
+/// The largest page [`EwsMailbox::with_page_size`] accepts: what one `SyncFolderItems`
+/// call may return, and the default.
+pub const MAX_PAGE_SIZE: usize = MAX_CHANGES_RETURNED as usize;
+
 /// One mailbox reached through EWS with impersonation.
 pub struct EwsMailbox<'c, T: TokenSource> {
     client: &'c EwsClient<T>,
     mailbox: String,
+    page_size: usize,
 }
 
 impl<'c, T: TokenSource> EwsMailbox<'c, T> {
-    /// The mailbox `address`, through `client`.
+    /// The mailbox `address`, through `client`, with full-size pages.
     pub fn new(client: &'c EwsClient<T>, address: impl Into<String>) -> Self {
         EwsMailbox {
             client,
             mailbox: address.into(),
+            page_size: MAX_PAGE_SIZE,
         }
+    }
+
+    /// Smaller pages: each delta page holds at most `size` changes (`MaxChangesReturned`)
+    /// and a fetch reads at most `size` items per `GetItem` request. Each page costs a
+    /// round trip and a commit, so this is for mailboxes whose large items strain a
+    /// response, and for tests that need a folder to span many pages.
+    ///
+    /// # Errors
+    ///
+    /// [`EwsError::InvalidInput`] unless `size` is 1 to [`MAX_PAGE_SIZE`] (Exchange refuses
+    /// anything else).
+    pub fn with_page_size(mut self, size: usize) -> Result<Self, EwsError> {
+        if !(1..=MAX_PAGE_SIZE).contains(&size) {
+            return Err(EwsError::invalid(
+                "page size",
+                format!("must be 1 to {MAX_PAGE_SIZE}, not {size}"),
+            ));
+        }
+        self.page_size = size;
+        Ok(self)
+    }
+
+    /// The page size in force.
+    pub fn page_size(&self) -> usize {
+        self.page_size
+    }
+
+    fn sync_op(&self, kind: FolderKind, cursor: Option<&str>) -> SyncFolderItems {
+        let mut op = SyncFolderItems::new(folder(kind), cursor.map(SyncState::new));
+        // In range by construction: `with_page_size` checks against the same bound.
+        op.max_changes = u16::try_from(self.page_size).unwrap_or(MAX_CHANGES_RETURNED);
+        op
     }
 }
 
@@ -101,7 +139,7 @@ fn remote(kind: FolderKind, item: &Item) -> BackendResult<RemoteItem> {
 
 impl<T: TokenSource> MailboxBackend for EwsMailbox<'_, T> {
     async fn delta(&self, kind: FolderKind, cursor: Option<&str>) -> BackendResult<DeltaPage> {
-        let op = SyncFolderItems::new(folder(kind), cursor.map(SyncState::new));
+        let op = self.sync_op(kind, cursor);
         let page = self
             .client
             .execute(&self.mailbox, &op)
@@ -149,19 +187,20 @@ impl<T: TokenSource> MailboxBackend for EwsMailbox<'_, T> {
                 ids.len()
             )));
         }
-        let op = GetItem::full(ids.iter().map(|id| ItemId::new(id, None)).collect());
-        let results = self
-            .client
-            .execute(&self.mailbox, &op)
-            .await
-            .map_err(|e| backend_error(&e))?;
-        Ok(results
-            .into_iter()
-            .map(|result| match result {
+        let mut all = Vec::with_capacity(ids.len());
+        for batch in ids.chunks(self.page_size) {
+            let op = GetItem::full(batch.iter().map(|id| ItemId::new(id, None)).collect());
+            let results = self
+                .client
+                .execute(&self.mailbox, &op)
+                .await
+                .map_err(|e| backend_error(&e))?;
+            all.extend(results.into_iter().map(|result| match result {
                 Ok(item) => remote(kind, &item),
                 Err(err) => Err(backend_error(&EwsError::Response(err))),
-            })
-            .collect())
+            }));
+        }
+        Ok(all)
     }
 
     async fn find_by_crm_id(
