@@ -95,6 +95,17 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
                 commit.links.push(LinkChange::Delete(crm_id.clone()));
                 commit.audit.push(self.edit_beats_delete(&crm_id));
             }
+            Action::RemoveTwin { crm_id, item, kept } => {
+                match self.backend.delete(kind(folder), &item.id).await {
+                    Ok(()) | Err(BackendError::NotFound) => {}
+                    Err(err) => return Err(err.into()),
+                }
+                commit.audit.push(self.audit(
+                    "mailbox.twin_removed",
+                    &crm_id,
+                    json!({ "removed": item.id, "kept": kept }),
+                ));
+            }
             Action::Ignore { .. } => {}
         }
         Ok(())

@@ -7,7 +7,7 @@ use mailbridge_mailbox::{BackendError, FolderKind, ItemData, MailboxBackend};
 use mailbridge_store::{
     AuditEvent, Commit, Folder, Lease, LinkChange, MailboxStatus, RecordWrite, StateStore,
 };
-use tracing::{info, warn};
+use tracing::{Instrument, info, warn};
 
 use crate::error::SyncError;
 use crate::report::FolderReport;
@@ -216,27 +216,31 @@ impl<'a, S: StateStore, B: MailboxBackend> Engine<'a, S, B> {
             .ok_or(SyncError::Busy { folder })?;
         let span =
             tracing::info_span!("sync_folder", mailbox = %self.mailbox, %folder, op = "sync");
-        let _entered = span.enter();
         let mut report = FolderReport {
             folder: Some(folder),
             ..FolderReport::default()
         };
         let mut lease = lease;
+        // The pull and push futures are boxed: inline they make every caller's future
+        // tens of kilobytes.
         let result = async {
-            self.pull(folder, &mut lease, &mut report, false, &[])
-                .await?;
-            let created = self.push(folder, &mut lease, &mut report).await?;
+            Box::pin(self.pull(folder, &mut lease, &mut report, false, &[])).await?;
+            let created = Box::pin(self.push(folder, &mut lease, &mut report)).await?;
             if created.is_empty() {
                 return Ok(());
             }
             // Take our creates into the cursor now, and catch any deleted meanwhile: an
             // item created and deleted between two pulls is never reported.
-            self.pull(folder, &mut lease, &mut report, false, &created)
-                .await
+            Box::pin(self.pull(folder, &mut lease, &mut report, false, &created)).await
         }
+        .instrument(span.clone())
         .await;
         // A lease that lapsed is simply gone; releasing it is a courtesy.
-        if let Err(err) = self.store.release_lease(&lease).await {
+        let released = self.store.release_lease(&lease).await;
+        // Entered only now, with no await left: a span entered across an await would
+        // leak into whatever else the thread runs meanwhile.
+        let _entered = span.enter();
+        if let Err(err) = released {
             warn!(error = %err, "could not release the sync lease");
         }
         match &result {
@@ -272,8 +276,7 @@ impl<'a, S: StateStore, B: MailboxBackend> Engine<'a, S, B> {
             token: 0,
             expires: Utc::now(),
         };
-        self.pull(folder, &mut lease, &mut report, true, &[])
-            .await?;
+        Box::pin(self.pull(folder, &mut lease, &mut report, true, &[])).await?;
         for entry in self
             .store
             .list_outbox(&self.mailbox, folder, self.config.push_batch)

@@ -101,6 +101,16 @@ pub enum Action {
         /// The record.
         crm_id: String,
     },
+    /// Two mailbox items carry one record's stamp (a create sent by a runner that had lost
+    /// its lease, after another runner made the item): the twin goes to Deleted Items.
+    RemoveTwin {
+        /// The record both carry.
+        crm_id: String,
+        /// The item removed.
+        item: ItemRef,
+        /// The item kept.
+        kept: String,
+    },
     /// The mailbox deleted an item mailbridge no longer tracks, or one it deleted itself.
     Ignore {
         /// The item id.
@@ -146,7 +156,33 @@ impl fmt::Display for Action {
                     "keep edit      {crm_id} (deleted in mailbox, edited in CRM)"
                 )
             }
+            Action::RemoveTwin { crm_id, item, kept } => {
+                write!(f, "remove twin    {crm_id} ({} duplicates {kept})", item.id)
+            }
             Action::Ignore { id } => write!(f, "ignore         {id}"),
+        }
+    }
+}
+
+/// Plans a mailbox item that carries the stamp of a record linked to another item which the
+/// mailbox still holds (`linked`): one of the two is a twin made by a create repeated out
+/// of turn, and goes. The newcomer goes while it still holds what was last synced, and
+/// the linked item stays linked. Otherwise the owner edited the newcomer: the linked item
+/// goes, and the newcomer takes the link over through its usual plan, so an edit to the
+/// item that stays is never lost.
+pub fn plan_twin(newcomer: &RemoteItem, link: &Link, linked: &RemoteItem) -> Action {
+    let crm_id = link.crm_id.clone();
+    if newcomer.data.content_hash() == link.content_hash {
+        Action::RemoveTwin {
+            crm_id,
+            item: newcomer.item.clone(),
+            kept: linked.item.id.clone(),
+        }
+    } else {
+        Action::RemoveTwin {
+            crm_id,
+            item: linked.item.clone(),
+            kept: newcomer.item.id.clone(),
         }
     }
 }

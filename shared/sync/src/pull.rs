@@ -546,6 +546,13 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
                     Err(BackendError::NotFound) => continue,
                     Err(err) => return Err(err.into()),
                 };
+                if let Some(twin) = self.twin(folder, &remote, link.as_ref()).await? {
+                    let newcomer_goes = matches!(&twin, Action::RemoveTwin { item, .. } if item.id == remote.item.id);
+                    actions.push(twin);
+                    if newcomer_goes {
+                        continue;
+                    }
+                }
                 let action = self
                     .plan_fetched(folder, remote, link.as_ref(), enumeration.as_deref_mut())
                     .await?;
@@ -553,6 +560,30 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
             }
         }
         Ok((actions, gone))
+    }
+
+    /// When `remote` found its link by our stamp but the link names another item, and the
+    /// mailbox still holds that one, the two are twins ([`crate::plan::plan_twin`]). The
+    /// linked item is read once more, only in this case (a move gives an item a new id,
+    /// and then the old one is gone).
+    async fn twin(
+        &self,
+        folder: Folder,
+        remote: &RemoteItem,
+        link: Option<&Link>,
+    ) -> Result<Option<Action>, SyncError> {
+        let Some(link) = link.filter(|l| l.item_id != remote.item.id) else {
+            return Ok(None);
+        };
+        let fetched = self
+            .backend
+            .fetch(kind(folder), std::slice::from_ref(&link.item_id))
+            .await?;
+        match fetched.into_iter().next() {
+            Some(Ok(linked)) => Ok(Some(crate::plan::plan_twin(remote, link, &linked))),
+            Some(Err(BackendError::NotFound)) | None => Ok(None),
+            Some(Err(err)) => Err(err.into()),
+        }
     }
 
     async fn plan_fetched(

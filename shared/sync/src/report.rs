@@ -35,6 +35,9 @@ pub struct FolderReport {
     pub unchanged: usize,
     /// Fields both sides changed; each is in the audit trail.
     pub conflicts: usize,
+    /// Duplicate items of one record (a create repeated out of turn) moved to Deleted
+    /// Items; each is in the audit trail.
+    pub twins_removed: usize,
     /// Whether the folder's sync cursor was invalid and the folder was enumerated again.
     pub reenumerated: bool,
     /// In a dry run: every planned action.
@@ -69,6 +72,7 @@ impl FolderReport {
                     self.crm_updated += 1;
                 }
             }
+            Action::RemoveTwin { .. } => self.twins_removed += 1,
             Action::KeepEdited { .. } | Action::Ignore { .. } => {}
         }
     }
@@ -118,6 +122,13 @@ impl fmt::Display for FolderReport {
             "  to mailbox: {} new, {} changed, {} deleted; {} conflicts",
             self.mailbox_created, self.mailbox_updated, self.mailbox_deleted, self.conflicts
         )?;
+        if self.twins_removed > 0 {
+            writeln!(
+                f,
+                "  duplicates: {} twin items of one record removed",
+                self.twins_removed
+            )?;
+        }
         if let Some((deletes, linked)) = self.would_brake {
             writeln!(
                 f,

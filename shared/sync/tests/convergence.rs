@@ -10,8 +10,8 @@
 //!
 //! `MAILBRIDGE_PROPTEST_CASES` sets the number of cases (500 by default). The run prints
 //! how often each fault path was reached, and fails if a path that must be reached in a
-//! run of that size never was. `MAILBRIDGE_CONVERGENCE_GAPS=1` also reaches the engine
-//! gaps marked LIMIT, which fail today; the ignored tests below are their minimal cases.
+//! run of that size never was. The two engine bugs it found are kept below as their
+//! minimal cases.
 
 #![allow(clippy::unwrap_used)]
 
@@ -35,21 +35,13 @@ fn cases() -> u32 {
 }
 
 /// Runs one case to the end.
-fn run_case(
-    contacts: usize,
-    page_size: usize,
-    ops: &[Op],
-    gaps: bool,
-) -> Result<(), TestCaseError> {
+fn run_case(contacts: usize, page_size: usize, ops: &[Op]) -> Result<(), TestCaseError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
         let mut case = Case::start(contacts, page_size).await;
-        if gaps {
-            case = case.with_gaps();
-        }
         for op in ops {
             Box::pin(case.apply(op)).await;
         }
@@ -60,7 +52,6 @@ fn run_case(
 #[test]
 fn both_sides_converge() {
     let cases = cases();
-    let gaps = std::env::var("MAILBRIDGE_CONVERGENCE_GAPS").is_ok_and(|v| v == "1");
     let mut runner = TestRunner::new(Config {
         cases,
         failure_persistence: None,
@@ -69,7 +60,7 @@ fn both_sides_converge() {
     });
     let strategy = (2usize..8, 2usize..=3, prop::collection::vec(op(), 1..20));
     let result = runner.run(&strategy, |(contacts, page_size, ops)| {
-        run_case(contacts, page_size, &ops, gaps)
+        run_case(contacts, page_size, &ops)
     });
     eprintln!("convergence: {STATS}");
     if let Err(err) = result {
@@ -96,22 +87,21 @@ fn both_sides_converge() {
     }
 }
 
-// The engine gaps the property test found, as minimal cases. They fail until the engine
-// is fixed; then the LIMIT marks in convergence/ go and these lose their `ignore`.
+// The engine bugs the property test found, as minimal cases.
 
+/// The record came back without a conflict on record.
 #[test]
-#[ignore = "engine gap: a mailbox edit that beats a CRM delete is not audited as a conflict"]
 fn a_mailbox_edit_beating_a_crm_delete_is_audited() {
     let ops = [
         Op::Sync,
         Op::CrmDelete(Folder::Contacts, 0),
         Op::OwnerEdit(Folder::Contacts, 0),
     ];
-    run_case(1, 2, &ops, true).unwrap();
+    run_case(1, 2, &ops).unwrap();
 }
 
+/// The pull after adopted the second item and orphaned the first, for good.
 #[test]
-#[ignore = "engine gap: a run woken after a takeover creates a second item, never cleaned up"]
 fn a_run_stalled_before_a_create_and_taken_over_leaves_no_duplicate() {
     // The second delivery's third mailbox call is the CreateItem of the new contact.
     let ops = [
@@ -119,5 +109,5 @@ fn a_run_stalled_before_a_create_and_taken_over_leaves_no_duplicate() {
         Op::CrmCreate(Folder::Contacts, false),
         Op::DuplicateDelivery(Some(3)),
     ];
-    run_case(2, 2, &ops, true).unwrap();
+    run_case(2, 2, &ops).unwrap();
 }

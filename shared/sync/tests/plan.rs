@@ -9,7 +9,7 @@ use mailbridge_store::Link;
 use mailbridge_sync::matching::{MatchIndex, MatchedBy};
 use mailbridge_sync::plan::{
     Action, CreateStep, CrmSide, PushAction, Refused, brakes, crm_id_for_item, plan_create,
-    plan_delete, plan_push, plan_push_merge, plan_refused_update, plan_upsert,
+    plan_delete, plan_push, plan_push_merge, plan_refused_update, plan_twin, plan_upsert,
 };
 
 fn contact(given: &str, surname: &str, email: &str, job: Option<&str>) -> ItemData {
@@ -607,4 +607,43 @@ fn push_answers_to_the_mailbox() {
     let m = plan_push_merge(None, &crm_title, &other);
     assert!(m.conflicts.is_empty() && !m.crm_write);
     assert_eq!(m.merged.content_hash(), crm_title.content_hash());
+}
+
+#[test]
+fn twins_of_one_record() {
+    let synced = contact("Ada", "Berg", "ada@x.example", None);
+    let edited = contact("Ada", "Berg", "ada@x.example", Some("Broker"));
+    let l = link("c1", "i1", &synced, 3);
+    let linked = remote("i1", "ck1", Some("c1"), synced.clone());
+    let removed = |a: &Action| match a {
+        Action::RemoveTwin { crm_id, item, kept } => {
+            (crm_id.clone(), item.id.clone(), kept.clone())
+        }
+        other => panic!("not a twin removal: {other:?}"),
+    };
+
+    // A second copy of what was synced: the newcomer goes, the link stays.
+    let copy = remote("i2", "ck9", Some("c1"), synced.clone());
+    assert_eq!(
+        removed(&plan_twin(&copy, &l, &linked)),
+        ("c1".into(), "i2".into(), "i1".into())
+    );
+    // The owner edited the newcomer: the linked copy goes, and the edit is kept.
+    let edited_copy = remote("i2", "ck9", Some("c1"), edited.clone());
+    assert_eq!(
+        removed(&plan_twin(&edited_copy, &l, &linked)),
+        ("c1".into(), "i1".into(), "i2".into())
+    );
+    // Both edited: the newcomer's edit is kept, the linked one's goes to Deleted Items.
+    let edited_linked = remote("i1", "ck2", Some("c1"), contact("Ada", "Lind", "", None));
+    assert_eq!(
+        removed(&plan_twin(&edited_copy, &l, &edited_linked)),
+        ("c1".into(), "i1".into(), "i2".into())
+    );
+    // The dry run names it.
+    let line = plan_twin(&copy, &l, &linked).to_string();
+    assert!(
+        line.contains("remove twin") && line.contains("i2 duplicates i1"),
+        "{line}"
+    );
 }

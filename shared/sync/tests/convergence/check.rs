@@ -12,7 +12,7 @@ use proptest::test_runner::TestCaseError;
 use super::Case;
 use super::runs::MAIN;
 use super::stats::{STATS, bump};
-use super::writes::{Side, tracked};
+use super::writes::tracked;
 
 fn parse(folder: Folder, record: &CrmRecord) -> ItemData {
     let json = record.data.as_deref().unwrap();
@@ -238,13 +238,6 @@ impl Case {
             );
         }
         for ((folder, crm_id), deleted_by) in &self.writes.contested {
-            // LIMIT: a mailbox edit that beats a CRM delete brings the record back without
-            // a conflict in the audit trail (`plan_upsert` plans a merge without conflicts).
-            // The opposite direction is audited. Checked only with `gaps` (see the ignored
-            // test in convergence.rs) until the engine audits both.
-            if *deleted_by == Side::Crm && !self.gaps {
-                continue;
-            }
             prop_assert!(
                 conflict(crm_id, None),
                 "{} {}: deleted ({:?}) and edited on the other side, but no conflict is on record",

@@ -28,9 +28,6 @@ pub struct Case {
     /// Changes per delta page and items per `GetItem`: small, so that every folder spans
     /// several pages and a run can die between two of them.
     page_size: usize,
-    /// Also reach the engine gaps marked LIMIT (stalls before creates, the audit of a
-    /// mailbox edit beating a CRM delete), which fail today.
-    gaps: bool,
 }
 
 impl Case {
@@ -60,15 +57,7 @@ impl Case {
             writes: Writes::default(),
             next: 1000,
             page_size,
-            gaps: false,
         }
-    }
-
-    /// Reaches and checks the engine gaps marked LIMIT too.
-    #[must_use]
-    pub fn with_gaps(mut self) -> Case {
-        self.gaps = true;
-        self
     }
 
     fn config(owner: &str) -> SyncConfig {

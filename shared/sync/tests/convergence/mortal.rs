@@ -19,16 +19,12 @@ pub enum Fate {
     DieBefore { n: u32, deltas: bool },
     /// The call is served, then the process dies before using the answer.
     DieAfter { n: u32, deltas: bool },
-    /// The run stops before the call until [`Mortal::resume`]. A create due to stall
-    /// stalls the call after it instead, unless `stall_creates` (see below).
+    /// The run stops before the call until [`Mortal::resume`]. A run stalled before a
+    /// create, whose lease is taken over meanwhile, makes the item a second time when it
+    /// wakes (a fenced commit cannot undo a mailbox write); the next pull must remove the
+    /// twin.
     StallBefore(u32),
 }
-
-// LIMIT: a run stalled just before a create, whose lease is taken over meanwhile, makes
-// the item a second time when it wakes (the fenced commit cannot undo a mailbox write),
-// and the next pull adopts the copy and orphans the first item: a duplicate that never
-// goes away. So stalls skip creates unless `stall_creates` (the ignored test in
-// convergence.rs) until the engine copes.
 
 /// The kinds of call the fates tell apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,9 +38,8 @@ enum Call {
 pub struct Mortal<B> {
     inner: B,
     fate: Fate,
-    stall_creates: bool,
-    /// The call the fate strikes at; moves on past a spared create.
-    target: AtomicU32,
+    /// The call the fate strikes at.
+    target: u32,
     calls: AtomicU32,
     deltas: AtomicU32,
     /// The last delta page said more pages follow.
@@ -56,7 +51,7 @@ pub struct Mortal<B> {
 }
 
 impl<B: MailboxBackend> Mortal<B> {
-    pub fn new(inner: B, fate: Fate, stall_creates: bool) -> Self {
+    pub fn new(inner: B, fate: Fate) -> Self {
         let target = match fate {
             Fate::Live => 0,
             Fate::DieBefore { n, .. } | Fate::DieAfter { n, .. } | Fate::StallBefore(n) => n,
@@ -64,8 +59,7 @@ impl<B: MailboxBackend> Mortal<B> {
         Mortal {
             inner,
             fate,
-            stall_creates,
-            target: AtomicU32::new(target),
+            target,
             calls: AtomicU32::new(0),
             deltas: AtomicU32::new(0),
             mid_pull: AtomicBool::new(false),
@@ -98,15 +92,11 @@ impl<B: MailboxBackend> Mortal<B> {
         } else {
             0
         };
-        let target = self.target.load(Ordering::SeqCst);
+        let target = self.target;
         let due = match self.fate {
             Fate::Live => false,
             Fate::DieBefore { deltas: true, .. } | Fate::DieAfter { deltas: true, .. } => {
                 d == target
-            }
-            Fate::StallBefore(_) if n == target && kind == Call::Create && !self.stall_creates => {
-                self.target.store(target + 1, Ordering::SeqCst);
-                false
             }
             Fate::DieBefore { .. } | Fate::DieAfter { .. } | Fate::StallBefore(_) => n == target,
         };

@@ -21,7 +21,7 @@ impl Case {
         let ews = EwsMailbox::new(&self.env.ews, self.env.mailbox())
             .with_page_size(self.page_size)
             .unwrap();
-        Mortal::new(ews, fate, self.gaps)
+        Mortal::new(ews, fate)
     }
 
     async fn run_with(
