@@ -433,6 +433,11 @@ async fn braked_deletes_wait_for_the_go_ahead_then_go_through() {
     }
     let braked = env.sync(&[]).await;
     assert_eq!(braked.code, 1, "{}", braked.all());
+    assert!(
+        braked.stderr.contains("--acknowledge-deletes"),
+        "the brake names the way past it: {}",
+        braked.stderr
+    );
     let store = env.store();
     let kept = store
         .list_links(env.mailbox(), Folder::Contacts, None, 100)
@@ -464,5 +469,5 @@ async fn braked_deletes_wait_for_the_go_ahead_then_go_through() {
     assert!(links.items.is_empty(), "the deletes went through");
     let mailbox = store.get_mailbox(env.mailbox()).await.unwrap().unwrap();
     assert_eq!(mailbox.status, mailbridge_store::MailboxStatus::Active);
-    assert_eq!(mailbox.deletes_acknowledged_by, None);
+    assert_eq!(mailbox.deletes_go_ahead, None);
 }

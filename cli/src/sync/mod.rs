@@ -164,8 +164,7 @@ async fn execute(args: &[String]) -> Result<(), Stop> {
     let reports = match options.folder {
         // Both folders, and the outcome recorded on the mailbox as the runner records it.
         None => engine.sync_mailbox().await,
-        // LIMIT: one folder's sync leaves the mailbox's last sync time and error as they are;
-        // only a sync of the whole mailbox records them.
+        // LIMIT: one folder's sync records no last sync time, error or brake on the mailbox, and ignores a pending go-ahead; only a whole-mailbox sync does those.
         Some(folder) => engine.sync_folder(folder).await.map(|r| vec![r]),
     }
     .map_err(|e| sync_error(&e, &target, "the sync"))?;
@@ -244,9 +243,10 @@ fn sync_error(err: &SyncError, target: &Target, what: &str) -> Stop {
         SyncError::Busy { .. } => {
             "; another sync (mailbridge serve?) holds it: run again when it is done".to_owned()
         }
-        SyncError::Inactive { .. } | SyncError::Braked { .. } | SyncError::Store(_) => {
-            String::new()
-        }
+        SyncError::Braked { .. } => "; nothing was deleted: a --dry-run shows what would go, \
+             and once the owner's deletes are checked, --acknowledge-deletes lets them through"
+            .to_owned(),
+        SyncError::Inactive { .. } | SyncError::Store(_) => String::new(),
     };
     failed(format!(
         "{what} of {} stopped: {err}{hint}",

@@ -157,7 +157,8 @@ impl Deployment {
                 last_sync: None,
                 last_error: None,
                 back_off_until: None,
-                deletes_acknowledged_by: None,
+                braked: None,
+                deletes_go_ahead: None,
                 version: 0,
             };
             state

@@ -325,6 +325,11 @@ async fn braked_deletes_are_let_through_once_on_the_callers_word() {
     let mut mailbox = state.get_mailbox(MAILBOX_A).await.unwrap().unwrap();
     mailbox.status = mailbridge_store::MailboxStatus::NeedsAttention;
     mailbox.attention = Some("contacts: 1000 of 1200 linked items would go".to_owned());
+    mailbox.braked = Some(mailbridge_store::BrakedPull {
+        folder: mailbridge_store::Folder::Contacts,
+        deletes: 1000,
+        linked: 1200,
+    });
     state
         .put_mailbox(&mailbox, mailbridge_store::Expect::Version(mailbox.version))
         .await
@@ -351,7 +356,12 @@ async fn braked_deletes_are_let_through_once_on_the_callers_word() {
         .await;
     assert_eq!(health.body["status"], "active");
     assert_eq!(health.body["attention"], Value::Null);
-    assert_eq!(health.body["deletes_acknowledged_by"], actor.as_str());
+    assert_eq!(
+        health.body["deletes_go_ahead"],
+        json!({ "by": actor, "folder": "contacts", "deletes": 1000 })
+    );
+    assert_eq!(health.body["braked"], Value::Null);
+    assert_eq!(accepted.body["go_ahead"], health.body["deletes_go_ahead"]);
     let audit = req("GET", &format!("/v1/mailboxes/{MAILBOX_A}/audit"))
         .key(&key)
         .send(&h)
@@ -365,7 +375,28 @@ async fn braked_deletes_are_let_through_once_on_the_callers_word() {
     assert_eq!(event["actor"], actor.as_str());
     assert!(event["detail"].as_str().unwrap().contains("1000 of 1200"));
 
-    // Given once: a second go-ahead finds nothing braked.
+    // While the go-ahead waits, a repeat (say after the queue refused) queues again.
+    let syncs = |h: &Harness| {
+        h.app
+            .ops()
+            .calls()
+            .iter()
+            .filter(|c| **c == Call::SyncNow(MAILBOX_A.to_owned()))
+            .count()
+    };
+    let before = syncs(&h);
     let again = req("POST", &uri).key(&key).send(&h).await;
-    assert!(again.is_problem(409), "{}", again.text);
+    assert_eq!(again.status, 202, "{}", again.text);
+    assert_eq!(again.body["acknowledged_by"], actor.as_str());
+    assert_eq!(syncs(&h), before + 1);
+
+    // Once a sync used it, nothing is braked any more.
+    let mut used = state.get_mailbox(MAILBOX_A).await.unwrap().unwrap();
+    used.deletes_go_ahead = None;
+    state
+        .put_mailbox(&used, mailbridge_store::Expect::Version(used.version))
+        .await
+        .unwrap();
+    let after = req("POST", &uri).key(&key).send(&h).await;
+    assert!(after.is_problem(409), "{}", after.text);
 }

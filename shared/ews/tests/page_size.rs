@@ -1,6 +1,6 @@
 //! `EwsMailbox::with_page_size`: the bound is checked before anything is sent, a delta page
 //! asks for that many changes, and a fetch is split into `GetItem` requests of that size
-//! whose results come back as one list, in order.
+//! whose results come back as one list, in order (an answer of the wrong length is refused).
 
 // Helpers outside `#[test]` functions unwrap too: a failure there is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -119,4 +119,18 @@ async fn the_default_fetch_is_one_request() {
     let fetched = backend.fetch(FolderKind::Contacts, &ids).await.unwrap();
     assert_eq!(fetched.len(), 5);
     assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_fetch_answered_with_too_few_items_is_refused_not_misaligned() {
+    let server = ScriptServer::start(vec![contacts(&["a", "b"]), contacts(&["c"])]).await;
+    let client = fast_client(&server, CountingTokens::default());
+    let backend = EwsMailbox::new(&client, MAILBOX).with_page_size(2).unwrap();
+    let ids: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+    let err = backend.fetch(FolderKind::Contacts, &ids).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("GetItem answered 1 items for 2 ids"),
+        "{err}"
+    );
 }

@@ -1,22 +1,27 @@
-//! The way past the mass-delete brake. A sync that would delete most of a folder stops and
-//! marks the mailbox as needing attention; once someone has checked that the owner really
-//! meant those deletes, they say so here. The go-ahead is kept on the mailbox record, so
-//! whichever runner syncs the mailbox next (a Lambda instance, the local runner, the CLI)
-//! lets the deletes through once.
+//! The way past the mass-delete brake. A sync that would delete most of a folder stops,
+//! records the pull it stopped on the mailbox and marks it as needing attention; once
+//! someone has checked that the owner really meant those deletes, they say so here. The
+//! go-ahead is kept on the mailbox record, so whichever runner syncs the mailbox next (a
+//! Lambda instance, the local runner, the CLI) lets that folder's deletes through, about as
+//! many as were checked, once.
 
 use chrono::{DateTime, Utc};
 
 use crate::error::StoreError;
-use crate::model::{AuditEvent, Expect, Mailbox, MailboxStatus};
+use crate::model::{AuditEvent, DeletesGoAhead, Expect, Mailbox, MailboxStatus};
 use crate::state::{StateStore, StoreResult};
 
 /// The audit action written when someone lets braked deletes through.
 pub const DELETES_ACKNOWLEDGED: &str = "brake.acknowledged";
 
 /// Records that `by` lets through the deletes the mass-delete brake stopped for `address`:
-/// the mailbox is active again, and its next sync runs with the brake released (and then
-/// forgets the go-ahead). Audited under [`DELETES_ACKNOWLEDGED`] with the reason the brake
-/// gave.
+/// the mailbox is active again, and its next sync applies that pull's deletes (see
+/// [`DeletesGoAhead`]). Audited under [`DELETES_ACKNOWLEDGED`] with what the brake
+/// reported.
+///
+/// A mailbox that needs attention with no braked pull on record (written before it was
+/// kept) is made active without a go-ahead: its next sync brakes again if it must, and
+/// records what it stopped.
 ///
 /// Fails with `NotFound` for an unknown mailbox and `Invalid` (field `status`) for one the
 /// brake did not stop, saying where it stands; other writers are retried over.
@@ -45,9 +50,14 @@ pub async fn acknowledge_deletes<S: StateStore>(
                 ),
             });
         }
+        let braked = mailbox.braked.take();
         let reason = mailbox.attention.take();
         mailbox.status = MailboxStatus::Active;
-        mailbox.deletes_acknowledged_by = Some(by.to_owned());
+        mailbox.deletes_go_ahead = braked.as_ref().map(|b| DeletesGoAhead {
+            by: by.to_owned(),
+            folder: b.folder,
+            deletes: b.deletes,
+        });
         match store
             .put_mailbox(&mailbox, Expect::Version(mailbox.version))
             .await
@@ -60,7 +70,7 @@ pub async fn acknowledge_deletes<S: StateStore>(
                     actor: by.to_owned(),
                     action: DELETES_ACKNOWLEDGED.to_owned(),
                     subject: address.clone(),
-                    detail: serde_json::json!({ "brake": reason }).to_string(),
+                    detail: serde_json::json!({ "brake": reason, "braked": braked }).to_string(),
                 };
                 store.append_audit(&[event]).await?;
                 return Ok(mailbox);
@@ -74,6 +84,34 @@ pub async fn acknowledge_deletes<S: StateStore>(
         what: format!("mailbox {address}"),
         expected: None,
     })
+}
+
+/// Forgets `go_ahead` once the sync it allowed went through, unless someone gave another
+/// meanwhile. `false` when other writers kept winning (the go-ahead then stays, bounded by
+/// its folder and count).
+pub async fn clear_go_ahead<S: StateStore>(
+    store: &S,
+    address: &str,
+    go_ahead: &DeletesGoAhead,
+) -> StoreResult<bool> {
+    for _ in 0..5 {
+        let Some(mut mailbox) = store.get_mailbox(address).await? else {
+            return Ok(true);
+        };
+        if mailbox.deletes_go_ahead.as_ref() != Some(go_ahead) {
+            return Ok(true);
+        }
+        mailbox.deletes_go_ahead = None;
+        match store
+            .put_mailbox(&mailbox, Expect::Version(mailbox.version))
+            .await
+        {
+            Ok(_) => return Ok(true),
+            Err(StoreError::Conflict { .. }) => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(false)
 }
 
 fn status_words(status: MailboxStatus) -> &'static str {

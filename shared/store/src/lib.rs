@@ -19,7 +19,7 @@ mod secret;
 pub mod sqlite;
 mod state;
 
-pub use brake::{DELETES_ACKNOWLEDGED, acknowledge_deletes};
+pub use brake::{DELETES_ACKNOWLEDGED, acknowledge_deletes, clear_go_ahead};
 pub use error::{SecretError, StoreError};
 pub use local_secrets::LocalSecretFile;
 pub use model::*;

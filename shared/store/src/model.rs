@@ -140,6 +140,38 @@ pub enum MailboxStatus {
     Paused,
 }
 
+/// A pull the mass-delete brake stopped: in which folder, and how many of how many linked
+/// items it would have deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrakedPull {
+    /// The folder.
+    pub folder: Folder,
+    /// Linked items the pull would delete.
+    pub deletes: usize,
+    /// Linked items the folder had.
+    pub linked: usize,
+}
+
+/// A person's go-ahead for a braked pull's deletes: that folder only, and about that many
+/// (a few more the owner deleted meanwhile are allowed; a larger loss brakes again).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletesGoAhead {
+    /// Who gave it, as the audit trail names them.
+    pub by: String,
+    /// The folder whose deletes may go through.
+    pub folder: Folder,
+    /// How many deletes the brake reported when it was given.
+    pub deletes: usize,
+}
+
+impl DeletesGoAhead {
+    /// The most deletes it lets through: what the brake reported, plus a tenth (at least
+    /// ten) for deletes the owner made since.
+    pub fn allows(&self) -> usize {
+        self.deletes + (self.deletes / 10).max(10)
+    }
+}
+
 /// A CRM user's mailbox.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Mailbox {
@@ -161,11 +193,14 @@ pub struct Mailbox {
     /// Exchange asked us to wait until then.
     #[serde(default)]
     pub back_off_until: Option<DateTime<Utc>>,
-    /// Who let through the deletes the mass-delete brake stopped (see
-    /// [`acknowledge_deletes`](crate::acknowledge_deletes)): the next sync runs with the
-    /// brake released and clears it.
+    /// The pull the mass-delete brake stopped, while the mailbox needs attention for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deletes_acknowledged_by: Option<String>,
+    pub braked: Option<BrakedPull>,
+    /// Someone's go-ahead for the deletes of that pull (see
+    /// [`acknowledge_deletes`](crate::acknowledge_deletes)); the sync that applies them
+    /// clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletes_go_ahead: Option<DeletesGoAhead>,
     /// The stored version; set by the store.
     #[serde(default)]
     pub version: Version,

@@ -5,7 +5,8 @@ use std::time::Duration;
 use chrono::Utc;
 use mailbridge_mailbox::{BackendError, FolderKind, ItemData, MailboxBackend};
 use mailbridge_store::{
-    AuditEvent, Commit, Folder, Lease, LinkChange, MailboxStatus, RecordWrite, StateStore,
+    AuditEvent, BrakedPull, Commit, DeletesGoAhead, Folder, Lease, LinkChange, MailboxStatus,
+    RecordWrite, StateStore,
 };
 use tracing::{Instrument, info, warn};
 
@@ -52,8 +53,8 @@ pub struct Engine<'a, S: StateStore, B: MailboxBackend> {
     pub(crate) backend: &'a B,
     pub(crate) mailbox: String,
     pub(crate) config: SyncConfig,
-    /// Who let braked deletes through, for the one run their acknowledgement allows.
-    pub(crate) brake_released: Option<String>,
+    /// Someone's go-ahead for braked deletes, for the run that applies them.
+    pub(crate) brake_released: Option<DeletesGoAhead>,
 }
 
 pub(crate) fn kind(folder: Folder) -> FolderKind {
@@ -95,45 +96,33 @@ impl<'a, S: StateStore, B: MailboxBackend> Engine<'a, S, B> {
                         .unwrap_or_else(|| format!("{:?}", mailbox.status)),
                 });
             }
-            Some(mailbox) => mailbox.deletes_acknowledged_by,
+            Some(mailbox) => mailbox.deletes_go_ahead,
             None => None,
         };
         match acknowledged {
-            Some(by) => self.released(by).sync_folders().await,
-            None => self.sync_folders().await,
+            Some(go_ahead) => Box::pin(self.released(go_ahead).sync_folders()).await,
+            None => Box::pin(self.sync_folders()).await,
         }
     }
 
     /// The operator's answer to the mass-delete brake, once they have checked that the
     /// deletes are meant (the owner really emptied the folder): records the go-ahead as
-    /// [`mailbridge_store::acknowledge_deletes`] does, then syncs with the brake released,
-    /// after which the brake guards the mailbox again. `by` names the operator in the audit
-    /// trail. A run that fails keeps the go-ahead for the next one.
+    /// [`mailbridge_store::acknowledge_deletes`] does (the mailbox must have a record),
+    /// then syncs, letting the braked folder's deletes through. `by` names the operator in
+    /// the audit trail. A run that fails keeps the go-ahead for the next one.
     pub async fn acknowledge_brake(&self, by: &str) -> Result<Vec<FolderReport>, SyncError> {
-        if self.store.get_mailbox(&self.mailbox).await?.is_some() {
-            mailbridge_store::acknowledge_deletes(self.store, &self.mailbox, by, Utc::now())
-                .await?;
-            return self.sync_mailbox().await;
-        }
-        // A bare mailbox (tools and tests) has no record to keep the go-ahead on.
-        let mut event = self.audit(
-            mailbridge_store::DELETES_ACKNOWLEDGED,
-            &self.mailbox,
-            serde_json::json!({}),
-        );
-        by.clone_into(&mut event.actor);
-        self.store.append_audit(&[event]).await?;
-        self.released(by.to_owned()).sync_folders().await
+        mailbridge_store::acknowledge_deletes(self.store, &self.mailbox, by, Utc::now()).await?;
+        self.sync_mailbox().await
     }
 
-    /// This engine with the brake released for one run, on `by`'s word.
-    fn released(&self, by: String) -> Engine<'a, S, B> {
+    /// This engine with the brake released as `go_ahead` allows, for one run.
+    fn released(&self, go_ahead: DeletesGoAhead) -> Engine<'a, S, B> {
         Engine {
             store: self.store,
             backend: self.backend,
             mailbox: self.mailbox.clone(),
             config: self.config.clone(),
-            brake_released: Some(by),
+            brake_released: Some(go_ahead),
         }
     }
 
@@ -146,7 +135,10 @@ impl<'a, S: StateStore, B: MailboxBackend> Engine<'a, S, B> {
         let mut first: Option<SyncError> = None;
         for folder in Folder::ALL {
             match self.sync_folder(folder).await {
-                Ok(report) => reports.push(report),
+                Ok(report) => {
+                    self.go_ahead_used(folder).await?;
+                    reports.push(report);
+                }
                 Err(err) => {
                     let stop = err.stops_mailbox();
                     first.get_or_insert(err);
@@ -163,6 +155,19 @@ impl<'a, S: StateStore, B: MailboxBackend> Engine<'a, S, B> {
         }
     }
 
+    /// The braked folder synced: the go-ahead has done its work, and the brake guards the
+    /// folder again.
+    async fn go_ahead_used(&self, folder: Folder) -> Result<(), SyncError> {
+        let Some(go_ahead) = self.brake_released.as_ref().filter(|g| g.folder == folder) else {
+            return Ok(());
+        };
+        if !mailbridge_store::clear_go_ahead(self.store, &self.mailbox, go_ahead).await? {
+            // LIMIT: the go-ahead stays when other writers keep winning; it is bounded by its folder and count.
+            warn!(%folder, "could not clear the mass-delete go-ahead after it was used");
+        }
+        Ok(())
+    }
+
     async fn record_outcome(&self, error: Option<&SyncError>) -> Result<(), SyncError> {
         // The mailbox record is optional (tests and tools sync bare mailboxes).
         for _ in 0..3 {
@@ -176,10 +181,6 @@ impl<'a, S: StateStore, B: MailboxBackend> Engine<'a, S, B> {
                     mailbox.last_sync = Some(now);
                     mailbox.last_error = None;
                     mailbox.back_off_until = None;
-                    // The acknowledged run went through: from now on the brake guards again.
-                    if self.brake_released.is_some() {
-                        mailbox.deletes_acknowledged_by = None;
-                    }
                 }
                 Some(err) => {
                     mailbox.last_error = Some(err.to_string());
@@ -187,9 +188,21 @@ impl<'a, S: StateStore, B: MailboxBackend> Engine<'a, S, B> {
                         .back_off()
                         .and_then(|d| chrono::Duration::from_std(d).ok())
                         .map(|d| now + d);
-                    if let SyncError::Braked { .. } = err {
+                    if let SyncError::Braked {
+                        folder,
+                        deletes,
+                        linked,
+                    } = *err
+                    {
                         mailbox.status = MailboxStatus::NeedsAttention;
                         mailbox.attention = Some(err.to_string());
+                        mailbox.braked = Some(BrakedPull {
+                            folder,
+                            deletes,
+                            linked,
+                        });
+                        // A go-ahead for fewer deletes than this no longer holds.
+                        mailbox.deletes_go_ahead = None;
                     }
                 }
             }

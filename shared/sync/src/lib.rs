@@ -18,8 +18,11 @@
 //!   found by what the enumeration did not see.
 //! - The mass-delete brake stops a pull that would delete too much at once, counted over
 //!   the whole pull (later delta pages are read ahead before the first page that deletes
-//!   is committed), or that finds every linked item of a folder gone. Nothing is deleted,
-//!   the mailbox needs attention, and [`Engine::acknowledge_brake`] lets one run through.
+//!   is committed), or that finds every linked item of a folder gone. It stops before the
+//!   deletes it counted (deletes made while a pull runs may trip it after pages it had
+//!   cleared were committed), the mailbox needs attention with the braked pull on record,
+//!   and a person's go-ahead ([`mailbridge_store::acknowledge_deletes`],
+//!   [`Engine::acknowledge_brake`]) lets that folder's deletes through in the next sync.
 
 mod apply;
 mod engine;

@@ -164,26 +164,32 @@ impl fmt::Display for Action {
     }
 }
 
-/// Plans a mailbox item that carries the stamp of a record linked to another item which the
-/// mailbox still holds (`linked`): one of the two is a twin made by a create repeated out
-/// of turn, and goes. The newcomer goes while it still holds what was last synced, and
-/// the linked item stays linked. Otherwise the owner edited the newcomer: the linked item
-/// goes, and the newcomer takes the link over through its usual plan, so an edit to the
-/// item that stays is never lost.
-pub fn plan_twin(newcomer: &RemoteItem, link: &Link, linked: &RemoteItem) -> Action {
-    let crm_id = link.crm_id.clone();
-    if newcomer.data.content_hash() == link.content_hash {
-        Action::RemoveTwin {
-            crm_id,
-            item: newcomer.item.clone(),
-            kept: linked.item.id.clone(),
-        }
-    } else {
-        Action::RemoveTwin {
-            crm_id,
-            item: linked.item.clone(),
-            kept: newcomer.item.id.clone(),
-        }
+/// Plans a mailbox item that carries the stamp of a record linked to another item the
+/// mailbox still holds (`linked_id`). A runner that lost its lease may still send the create
+/// it was about to send: while the newcomer holds what was last synced, or what the record
+/// holds now, it is such a twin and goes to Deleted Items. Otherwise it is an item of its
+/// own (an owner's edited copy, which Outlook stamps as the original): it becomes a new
+/// record and nothing is deleted, so no edit on either side is lost.
+// LIMIT: a late create whose record the CRM edited twice meanwhile matches neither and becomes a second record; it cannot be told from an owner's edited copy.
+pub fn plan_twin(
+    newcomer: RemoteItem,
+    link: &Link,
+    record: Option<&ItemData>,
+    linked_id: &str,
+) -> Action {
+    let hash = newcomer.data.content_hash();
+    if hash == link.content_hash || record.is_some_and(|r| r.content_hash() == hash) {
+        return Action::RemoveTwin {
+            crm_id: link.crm_id.clone(),
+            item: newcomer.item,
+            kept: linked_id.to_owned(),
+        };
+    }
+    Action::CrmCreate {
+        crm_id: crm_id_for_item(&newcomer.item.id),
+        item: newcomer.item,
+        data: newcomer.data,
+        ambiguous: None,
     }
 }
 

@@ -286,9 +286,13 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
             return Ok(());
         }
         let detail = json!({ "deletes": deletes, "gone": gone, "linked": linked });
-        if let Some(by) = &self.brake_released {
+        if let Some(go_ahead) = self
+            .brake_released
+            .as_ref()
+            .filter(|g| g.folder == folder && deletes.max(gone) <= g.allows())
+        {
             let mut event = self.audit("brake.released", folder.as_str(), detail);
-            by.clone_into(&mut event.actor);
+            go_ahead.by.clone_into(&mut event.actor);
             self.store.append_audit(&[event]).await?;
             return Ok(());
         }
@@ -546,13 +550,13 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
                     Err(BackendError::NotFound) => continue,
                     Err(err) => return Err(err.into()),
                 };
-                if let Some(twin) = self.twin(folder, &remote, link.as_ref()).await? {
-                    let newcomer_goes = matches!(&twin, Action::RemoveTwin { item, .. } if item.id == remote.item.id);
-                    actions.push(twin);
-                    if newcomer_goes {
+                let remote = match self.twin(folder, remote, link.as_ref()).await? {
+                    Ok(action) => {
+                        actions.push(action);
                         continue;
                     }
-                }
+                    Err(remote) => remote,
+                };
                 let action = self
                     .plan_fetched(folder, remote, link.as_ref(), enumeration.as_deref_mut())
                     .await?;
@@ -563,25 +567,35 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
     }
 
     /// When `remote` found its link by our stamp but the link names another item, and the
-    /// mailbox still holds that one, the two are twins ([`crate::plan::plan_twin`]). The
-    /// linked item is read once more, only in this case (a move gives an item a new id,
-    /// and then the old one is gone).
+    /// mailbox still holds that one, `remote` is planned by [`crate::plan::plan_twin`]
+    /// (`Ok`); otherwise it is handed back to be planned as usual (`Err`). The linked item
+    /// is read once more, only in this case (a move gives an item a new id, and then the
+    /// old one is gone).
     async fn twin(
         &self,
         folder: Folder,
-        remote: &RemoteItem,
+        remote: RemoteItem,
         link: Option<&Link>,
-    ) -> Result<Option<Action>, SyncError> {
+    ) -> Result<Result<Action, RemoteItem>, SyncError> {
         let Some(link) = link.filter(|l| l.item_id != remote.item.id) else {
-            return Ok(None);
+            return Ok(Err(remote));
         };
         let fetched = self
             .backend
             .fetch(kind(folder), std::slice::from_ref(&link.item_id))
             .await?;
         match fetched.into_iter().next() {
-            Some(Ok(linked)) => Ok(Some(crate::plan::plan_twin(remote, link, &linked))),
-            Some(Err(BackendError::NotFound)) | None => Ok(None),
+            Some(Ok(_)) => {
+                let record = self.crm_side(folder, &link.crm_id).await?;
+                let data = record.as_ref().and_then(|r| r.data.as_ref());
+                Ok(Ok(crate::plan::plan_twin(
+                    remote,
+                    link,
+                    data,
+                    &link.item_id,
+                )))
+            }
+            Some(Err(BackendError::NotFound)) | None => Ok(Err(remote)),
             Some(Err(err)) => Err(err.into()),
         }
     }

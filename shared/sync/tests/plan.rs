@@ -612,36 +612,49 @@ fn push_answers_to_the_mailbox() {
 #[test]
 fn twins_of_one_record() {
     let synced = contact("Ada", "Berg", "ada@x.example", None);
+    let crm_now = contact("Ada", "Lind", "ada@x.example", None);
     let edited = contact("Ada", "Berg", "ada@x.example", Some("Broker"));
     let l = link("c1", "i1", &synced, 3);
-    let linked = remote("i1", "ck1", Some("c1"), synced.clone());
-    let removed = |a: &Action| match a {
-        Action::RemoveTwin { crm_id, item, kept } => {
-            (crm_id.clone(), item.id.clone(), kept.clone())
-        }
-        other => panic!("not a twin removal: {other:?}"),
+    let twin = |data: &ItemData, record: Option<&ItemData>| {
+        plan_twin(
+            remote("i2", "ck9", Some("c1"), data.clone()),
+            &l,
+            record,
+            "i1",
+        )
     };
 
-    // A second copy of what was synced: the newcomer goes, the link stays.
-    let copy = remote("i2", "ck9", Some("c1"), synced.clone());
-    assert_eq!(
-        removed(&plan_twin(&copy, &l, &linked)),
-        ("c1".into(), "i2".into(), "i1".into())
-    );
-    // The owner edited the newcomer: the linked copy goes, and the edit is kept.
-    let edited_copy = remote("i2", "ck9", Some("c1"), edited.clone());
-    assert_eq!(
-        removed(&plan_twin(&edited_copy, &l, &linked)),
-        ("c1".into(), "i1".into(), "i2".into())
-    );
-    // Both edited: the newcomer's edit is kept, the linked one's goes to Deleted Items.
-    let edited_linked = remote("i1", "ck2", Some("c1"), contact("Ada", "Lind", "", None));
-    assert_eq!(
-        removed(&plan_twin(&edited_copy, &l, &edited_linked)),
-        ("c1".into(), "i1".into(), "i2".into())
-    );
-    // The dry run names it.
-    let line = plan_twin(&copy, &l, &linked).to_string();
+    // A second copy of what was synced, or of what the record holds now (a late create
+    // after a CRM edit): the newcomer goes, the linked item stays linked.
+    for (data, record) in [
+        (&synced, Some(&synced)),
+        (&crm_now, Some(&crm_now)),
+        (&synced, None),
+    ] {
+        match twin(data, record) {
+            Action::RemoveTwin { crm_id, item, kept } => {
+                assert_eq!(
+                    (crm_id.as_str(), item.id.as_str(), kept.as_str()),
+                    ("c1", "i2", "i1")
+                );
+            }
+            other => panic!("not a twin removal: {other:?}"),
+        }
+    }
+    // Anything else is an item of its own (an owner's edited copy): a new record, and
+    // nothing deleted.
+    match twin(&edited, Some(&crm_now)) {
+        Action::CrmCreate {
+            crm_id, item, data, ..
+        } => {
+            assert_eq!(crm_id, crm_id_for_item("i2"));
+            assert_eq!(item.id, "i2");
+            assert_eq!(data, edited);
+        }
+        other => panic!("not a new record: {other:?}"),
+    }
+    // The dry run names a removal.
+    let line = twin(&synced, None).to_string();
     assert!(
         line.contains("remove twin") && line.contains("i2 duplicates i1"),
         "{line}"

@@ -60,7 +60,8 @@ async fn register(env: &harness::Env) {
                 last_sync: None,
                 last_error: None,
                 back_off_until: None,
-                deletes_acknowledged_by: None,
+                braked: None,
+                deletes_go_ahead: None,
                 version: 0,
             },
             mailbridge_store::Expect::Absent,
@@ -531,10 +532,7 @@ async fn brake_counts_the_whole_pull() {
     assert_eq!(env.records(Folder::Contacts).await.len(), 200);
     assert_eq!(mailbox_status(&env).await, (MailboxStatus::Active, None));
     let stored = env.store.get_mailbox(env.mailbox()).await.unwrap().unwrap();
-    assert_eq!(
-        stored.deletes_acknowledged_by, None,
-        "the go-ahead is used once"
-    );
+    assert_eq!(stored.deletes_go_ahead, None, "the go-ahead is used once");
     let audit = audit_actions(&env).await;
     assert!(
         audit
@@ -1395,4 +1393,88 @@ async fn a_second_runner_backs_off_and_a_run_cut_short_resumes_without_duplicate
     );
     env.assert_converged(Folder::Contacts).await;
     assert_eq!(env.records(Folder::Contacts).await.len(), 1200);
+}
+
+async fn braked(env: &harness::Env) -> Option<mailbridge_store::BrakedPull> {
+    env.store
+        .get_mailbox(env.mailbox())
+        .await
+        .unwrap()
+        .unwrap()
+        .braked
+}
+
+#[tokio::test]
+async fn a_go_ahead_covers_the_braked_folder_and_about_as_many_deletes() {
+    let env = seeded(100, 40, 0).await;
+    register(&env).await;
+    env.sync().await.unwrap();
+    let contacts = env.items(Folder::Contacts);
+    let events = env.items(Folder::Calendar);
+    owner_delete_all(&env, &contacts[..60]);
+    owner_delete_all(&env, &events[..30]);
+
+    // Contacts brake first; what they would lose is on the mailbox record.
+    assert!(matches!(env.sync().await, Err(SyncError::Braked { .. })));
+    assert_eq!(
+        braked(&env).await,
+        Some(mailbridge_store::BrakedPull {
+            folder: Folder::Contacts,
+            deletes: 60,
+            linked: 100
+        })
+    );
+
+    // The owner goes on deleting after someone checked the 60: 80 is more than the
+    // go-ahead covers (60, and a tenth or at least ten more), so the brake holds.
+    mailbridge_store::acknowledge_deletes(&env.store, env.mailbox(), "ops", chrono::Utc::now())
+        .await
+        .unwrap();
+    owner_delete_all(&env, &contacts[60..80]);
+    let err = env.sync().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SyncError::Braked {
+                folder: Folder::Contacts,
+                deletes: 80,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(env.records(Folder::Contacts).await.len(), 100);
+    let mailbox = env.store.get_mailbox(env.mailbox()).await.unwrap().unwrap();
+    assert_eq!(mailbox.status, MailboxStatus::NeedsAttention);
+    assert_eq!(
+        mailbox.deletes_go_ahead, None,
+        "the smaller go-ahead no longer holds"
+    );
+    assert_eq!(braked(&env).await.map(|b| b.deletes), Some(80));
+
+    // A go-ahead for the 80 lets the contacts through, and only them: the calendar's
+    // own mass delete brakes on its own.
+    let err = acknowledge(&env).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SyncError::Braked {
+                folder: Folder::Calendar,
+                deletes: 30,
+                linked: 40
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(env.records(Folder::Contacts).await.len(), 20);
+    assert_eq!(env.records(Folder::Calendar).await.len(), 40);
+    let mailbox = env.store.get_mailbox(env.mailbox()).await.unwrap().unwrap();
+    assert_eq!(mailbox.deletes_go_ahead, None, "used up by the contacts");
+    assert_eq!(braked(&env).await.map(|b| b.folder), Some(Folder::Calendar));
+
+    acknowledge(&env).await.unwrap();
+    assert_eq!(env.records(Folder::Calendar).await.len(), 10);
+    assert_eq!(mailbox_status(&env).await, (MailboxStatus::Active, None));
+    env.assert_converged(Folder::Contacts).await;
+    env.assert_converged(Folder::Calendar).await;
 }

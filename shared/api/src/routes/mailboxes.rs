@@ -178,7 +178,8 @@ where
         "last_sync": mailbox.last_sync,
         "last_error": mailbox.last_error,
         "back_off_until": mailbox.back_off_until,
-        "deletes_acknowledged_by": mailbox.deletes_acknowledged_by,
+        "braked": mailbox.braked,
+        "deletes_go_ahead": mailbox.deletes_go_ahead,
         "folders": folders,
     })))
 }
@@ -249,6 +250,19 @@ where
 {
     let mailbox = app.crm_mailbox(&caller, &address).await?;
     let actor = caller.actor(x_actor(&headers));
+    // A retry after the go-ahead was recorded (say the queue refused the sync): queue again.
+    if mailbox.status == MailboxStatus::Active
+        && let Some(go_ahead) = mailbox.deletes_go_ahead
+    {
+        app.ops.sync_now(&mailbox.address).await?;
+        let body = json!({
+            "mailbox": mailbox.address,
+            "status": "queued",
+            "acknowledged_by": go_ahead.by,
+            "go_ahead": go_ahead,
+        });
+        return Ok((StatusCode::ACCEPTED, Json(body)).into_response());
+    }
     let not_braked = |status: MailboxStatus, version| ApiError::Conflict {
         detail: format!(
             "mailbox {} is {}, not stopped by the mass-delete brake: there are no deletes \
@@ -292,6 +306,7 @@ where
         "mailbox": acknowledged.address,
         "status": "queued",
         "acknowledged_by": actor,
+        "go_ahead": acknowledged.deletes_go_ahead,
     });
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }

@@ -228,7 +228,8 @@ pub fn new_mailbox(address: &str, tenant: &str) -> Mailbox {
         last_sync: None,
         last_error: None,
         back_off_until: None,
-        deletes_acknowledged_by: None,
+        braked: None,
+        deletes_go_ahead: None,
         version: 0,
     }
 }

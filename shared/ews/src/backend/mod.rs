@@ -195,6 +195,15 @@ impl<T: TokenSource> MailboxBackend for EwsMailbox<'_, T> {
                 .execute(&self.mailbox, &op)
                 .await
                 .map_err(|e| backend_error(&e))?;
+            // Results pair with ids by position: a short or long answer would pin items
+            // on the wrong ids.
+            if results.len() != batch.len() {
+                return Err(BackendError::Fatal(format!(
+                    "GetItem answered {} items for {} ids",
+                    results.len(),
+                    batch.len()
+                )));
+            }
             all.extend(results.into_iter().map(|result| match result {
                 Ok(item) => remote(kind, &item),
                 Err(err) => Err(backend_error(&EwsError::Response(err))),

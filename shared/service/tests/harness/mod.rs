@@ -84,7 +84,8 @@ pub async fn start(expires_in_days: i64) -> Env {
             last_sync: None,
             last_error: None,
             back_off_until: None,
-            deletes_acknowledged_by: None,
+            braked: None,
+            deletes_go_ahead: None,
             version: 0,
         };
         store.put_mailbox(&mailbox, Expect::Absent).await.unwrap();

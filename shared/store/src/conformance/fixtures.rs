@@ -57,7 +57,8 @@ pub(crate) fn mailbox(address: &str, tenant: &str) -> Mailbox {
         last_sync: Some(instant(2, 5)),
         last_error: None,
         back_off_until: None,
-        deletes_acknowledged_by: None,
+        braked: None,
+        deletes_go_ahead: None,
         version: 0,
     }
 }
