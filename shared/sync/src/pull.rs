@@ -92,6 +92,7 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
                     if dry_run {
                         // Nothing planned before counts: the enumeration plans it all again.
                         count = DeleteCount::default();
+                        report.forget_planned();
                     }
                     continue;
                 }
@@ -273,8 +274,8 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
     }
 
     /// The mass-delete brake: a pull that would delete too much at once (or finds the
-    /// folder empty) stops before anything is deleted. An operator's acknowledgement lets
-    /// one run through, on the record.
+    /// folder empty) stops before the deletes it counted. A person's go-ahead for this
+    /// folder, covering this many deletes, lets it through, on the record.
     async fn brake(
         &self,
         folder: Folder,

@@ -49,6 +49,18 @@ pub struct FolderReport {
 }
 
 impl FolderReport {
+    /// Drops what a dry run planned so far, keeping what was read: an invalid cursor
+    /// means the enumeration plans it all again.
+    pub(crate) fn forget_planned(&mut self) {
+        *self = FolderReport {
+            folder: self.folder,
+            pages: self.pages,
+            fetched: self.fetched,
+            reenumerated: self.reenumerated,
+            ..FolderReport::default()
+        };
+    }
+
     pub(crate) fn count(&mut self, action: &Action) {
         match action {
             Action::Refresh { .. } => self.unchanged += 1,
