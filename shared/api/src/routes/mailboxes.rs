@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, TimeDelta, Utc};
 use http::{HeaderMap, StatusCode};
 use mailbridge_store::{
-    AuditEvent, Expect, Folder, Mailbox, MailboxStatus, SecretStore, StateStore, StoreError,
+    AuditEvent, DeletesGoAhead, Expect, Folder, Mailbox, MailboxStatus, SecretStore, StateStore,
+    StoreError,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -250,18 +251,28 @@ where
 {
     let mailbox = app.crm_mailbox(&caller, &address).await?;
     let actor = caller.actor(x_actor(&headers));
-    // A retry after the go-ahead was recorded (say the queue refused the sync): queue again.
+    let (by, go_ahead) = go_ahead_for(&app.state, &mailbox, actor).await?;
+    app.ops.sync_now(&mailbox.address).await?;
+    let body = json!({
+        "mailbox": mailbox.address,
+        "status": "queued",
+        "acknowledged_by": by,
+        "go_ahead": go_ahead,
+    });
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+/// The go-ahead for `mailbox`'s braked deletes: recorded now in `actor`'s name, or the one
+/// already waiting (a retry after the queue refused the sync), with who gave it.
+async fn go_ahead_for<S: StateStore>(
+    state: &S,
+    mailbox: &Mailbox,
+    actor: String,
+) -> Result<(String, Option<DeletesGoAhead>), ApiError> {
     if mailbox.status == MailboxStatus::Active
-        && let Some(go_ahead) = mailbox.deletes_go_ahead
+        && let Some(waiting) = &mailbox.deletes_go_ahead
     {
-        app.ops.sync_now(&mailbox.address).await?;
-        let body = json!({
-            "mailbox": mailbox.address,
-            "status": "queued",
-            "acknowledged_by": go_ahead.by,
-            "go_ahead": go_ahead,
-        });
-        return Ok((StatusCode::ACCEPTED, Json(body)).into_response());
+        return Ok((waiting.by.clone(), Some(waiting.clone())));
     }
     let not_braked = |status: MailboxStatus, version| ApiError::Conflict {
         detail: format!(
@@ -278,37 +289,25 @@ where
     if mailbox.status != MailboxStatus::NeedsAttention {
         return Err(not_braked(mailbox.status, mailbox.version));
     }
-    let acknowledged = match mailbridge_store::acknowledge_deletes(
-        &app.state,
-        &mailbox.address,
-        &actor,
-        Utc::now(),
-    )
-    .await
-    {
+    match mailbridge_store::acknowledge_deletes(state, &mailbox.address, &actor, Utc::now()).await {
+        Ok(acknowledged) => {
+            tracing::info!(
+                outcome = "deletes_acknowledged",
+                "mass-delete brake released"
+            );
+            Ok((actor, acknowledged.deletes_go_ahead))
+        }
         // Someone else acknowledged (or paused it) in between.
         Err(StoreError::Invalid {
             field: "status", ..
         }) => {
-            let now = app.state.get_mailbox(&mailbox.address).await?;
+            let now = state.get_mailbox(&mailbox.address).await?;
             let (status, version) =
                 now.map_or((mailbox.status, mailbox.version), |m| (m.status, m.version));
-            return Err(not_braked(status, version));
+            Err(not_braked(status, version))
         }
-        other => other?,
-    };
-    tracing::info!(
-        outcome = "deletes_acknowledged",
-        "mass-delete brake released"
-    );
-    app.ops.sync_now(&acknowledged.address).await?;
-    let body = json!({
-        "mailbox": acknowledged.address,
-        "status": "queued",
-        "acknowledged_by": actor,
-        "go_ahead": acknowledged.deletes_go_ahead,
-    });
-    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// A required RFC 3339 instant from the query.
