@@ -104,4 +104,15 @@ impl MatchIndex {
     pub fn take(&mut self, crm_id: &str) {
         self.taken.insert(crm_id.to_owned());
     }
+
+    /// What has been matched so far, to go back to ([`MatchIndex::rewind`]) when a page
+    /// whose commit failed is planned again: its matches were never stored.
+    pub fn mark(&self) -> BTreeSet<String> {
+        self.taken.clone()
+    }
+
+    /// Forgets the matches made since `mark`.
+    pub fn rewind(&mut self, mark: BTreeSet<String>) {
+        self.taken = mark;
+    }
 }

@@ -103,6 +103,7 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
                 Change::Upsert { item, .. } => Some(item.id.clone()),
                 Change::Delete { .. } => None,
             }));
+            let mark = enumeration.as_ref().map(|e| e.matching.mark());
             let (mut actions, mut page_gone) = self
                 .plan_page(folder, &page.changes, enumeration.as_mut(), report)
                 .await?;
@@ -137,6 +138,9 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
                     .commit_page(folder, lease, cursor, planned.actions, report, &mut retries)
                     .await?
                 {
+                    if let (Some(e), Some(mark)) = (enumeration.as_mut(), mark) {
+                        e.matching.rewind(mark);
+                    }
                     continue;
                 }
                 count.deletes += deletes;
@@ -147,15 +151,7 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
                 if dry_run {
                     return Ok(());
                 }
-                // Our creates this run, and those of runs that died before a pull saw them.
-                let mut unreported: Vec<String> = verify
-                    .iter()
-                    .chain(&unconfirmed)
-                    .filter(|id| !seen.contains(*id))
-                    .cloned()
-                    .collect();
-                unreported.sort();
-                unreported.dedup();
+                let unreported = unreported(verify, &unconfirmed, &seen);
                 return self
                     .verify_created(folder, lease, report, &unreported)
                     .await;
@@ -663,4 +659,18 @@ impl<S: StateStore, B: MailboxBackend> Engine<'_, S, B> {
             }
         }
     }
+}
+
+/// The items we created that no page of the pull reported: this run's creates (`verify`)
+/// and those of runs that died before a pull saw them (`unconfirmed`).
+fn unreported(verify: &[String], unconfirmed: &[String], seen: &HashSet<String>) -> Vec<String> {
+    let mut unreported: Vec<String> = verify
+        .iter()
+        .chain(unconfirmed)
+        .filter(|id| !seen.contains(*id))
+        .cloned()
+        .collect();
+    unreported.sort();
+    unreported.dedup();
+    unreported
 }

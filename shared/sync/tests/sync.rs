@@ -1045,12 +1045,18 @@ async fn a_stale_change_key_is_read_again_and_merged() {
     assert_eq!(c.department.as_deref(), Some("From CRM"));
 }
 
-/// The mailbox against the simulator, with the owner editing an item in Outlook between the
-/// engine's read and its first update: that update meets a stale change key for real, and
-/// the item read again holds the owner's edit.
+/// Something that happens elsewhere (the owner editing in Outlook, a CRM write) at a chosen
+/// moment of a run.
+type Meanwhile<'c> =
+    std::sync::Mutex<Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'c>>>>;
+
+/// The mailbox against the simulator, with `edit` happening just before the engine's first
+/// mailbox update: the owner editing the item in Outlook (that update then meets a stale
+/// change key for real, and the item read again holds the owner's edit), or a CRM write
+/// (the page's commit then loses the race and the page is planned again).
 struct OwnerEditsBeforeUpdate<'c> {
     inner: EwsMailbox<'c, mailbridge_identity::TenantTokens>,
-    edit: std::sync::Mutex<Option<Box<dyn FnOnce() + Send + 'c>>>,
+    edit: Meanwhile<'c>,
 }
 
 impl MailboxBackend for OwnerEditsBeforeUpdate<'_> {
@@ -1092,7 +1098,7 @@ impl MailboxBackend for OwnerEditsBeforeUpdate<'_> {
     ) -> BackendResult<ItemRef> {
         let edit = self.edit.lock().unwrap().take();
         if let Some(edit) = edit {
-            edit();
+            edit.await;
         }
         self.inner.update(folder, item, old, new).await
     }
@@ -1154,7 +1160,7 @@ async fn push_meets_an_owner_edit(
     let (mailbox, id) = (env.mailbox().to_owned(), item.id.clone());
     let backend = OwnerEditsBeforeUpdate {
         inner: EwsMailbox::new(&env.ews, env.mailbox()),
-        edit: std::sync::Mutex::new(Some(Box::new(move || {
+        edit: std::sync::Mutex::new(Some(Box::pin(async move {
             world
                 .owner_edit(&mailbox, &id, |content| {
                     if let SimData::Contact(contact) = &mut content.data {
@@ -1471,4 +1477,72 @@ async fn a_go_ahead_covers_the_braked_folder_and_about_as_many_deletes() {
     assert_eq!(mailbox_status(&env).await, (MailboxStatus::Active, None));
     env.assert_converged(Folder::Contacts).await;
     env.assert_converged(Folder::Calendar).await;
+}
+
+#[tokio::test]
+async fn a_first_connect_page_planned_again_after_a_crm_write_still_matches() {
+    // The mailbox and the CRM both know Ada, by address; her surname differs, so the match
+    // writes the CRM's value to the mailbox. Just then the CRM edits her record: the page's
+    // commit loses the race and the page is planned again. The match must hold, not turn
+    // into a second Ada.
+    let env = harness::start().await;
+    let mut ada = mailbridge_ews_sim::model::Contact {
+        given_name: Some("Ada".into()),
+        surname: Some("Berg".into()),
+        ..Default::default()
+    };
+    ada.emails
+        .insert("EmailAddress1".into(), "ada@example.com".into());
+    env.sim
+        .world()
+        .owner_create(
+            env.mailbox(),
+            mailbridge_ews_sim::model::FolderKind::Contacts,
+            mailbridge_ews_sim::model::ItemContent::contact(ada),
+        )
+        .unwrap();
+    env.crm_write(
+        Folder::Contacts,
+        "crm-ada",
+        Some(&contact("Ada", "B.", "ada@example.com")),
+    )
+    .await;
+    let edited = ItemData::Contact(ContactData {
+        job_title: Some("Broker".into()),
+        ..match contact("Ada", "B.", "ada@example.com") {
+            ItemData::Contact(c) => c,
+            ItemData::Event(_) => unreachable!(),
+        }
+    });
+    let backend = OwnerEditsBeforeUpdate {
+        inner: EwsMailbox::new(&env.ews, env.mailbox()),
+        edit: std::sync::Mutex::new(Some(Box::pin(async {
+            env.crm_write(Folder::Contacts, "crm-ada", Some(&edited))
+                .await;
+        }))),
+    };
+    Engine::new(&env.store, &backend, env.mailbox(), env.config())
+        .sync_mailbox()
+        .await
+        .unwrap();
+    env.sync().await.unwrap();
+
+    assert_eq!(
+        env.records(Folder::Contacts).await.len(),
+        1,
+        "one Ada in the CRM"
+    );
+    assert_eq!(
+        env.items(Folder::Contacts).len(),
+        1,
+        "one Ada in the mailbox"
+    );
+    let (crm_id, data) = linked_contact(&env, &env.items(Folder::Contacts)[0].id).await;
+    assert_eq!(crm_id, "crm-ada");
+    assert_eq!(
+        data.job_title.as_deref(),
+        Some("Broker"),
+        "the CRM's edit stands"
+    );
+    env.assert_converged(Folder::Contacts).await;
 }
