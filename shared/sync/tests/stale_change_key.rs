@@ -14,28 +14,9 @@ async fn a_stale_change_key_is_read_again_and_merged() {
     let env = seeded(2, 0, 0).await;
     env.sync().await.unwrap();
     let item = env.items(Folder::Contacts).remove(0);
-    let link = env
-        .store
-        .link_by_item_id(env.mailbox(), Folder::Contacts, &item.id)
-        .await
-        .unwrap()
-        .unwrap();
-    let mut c = match ItemData::contact_from_json(
-        &env.store
-            .get_record(env.mailbox(), Folder::Contacts, &link.crm_id)
-            .await
-            .unwrap()
-            .unwrap()
-            .data
-            .unwrap(),
-    )
-    .unwrap()
-    {
-        ItemData::Contact(c) => c,
-        ItemData::Event(_) => unreachable!(),
-    };
+    let (crm_id, mut c) = linked_contact(&env, &item.id).await;
     c.department = Some("From CRM".into());
-    env.crm_write(Folder::Contacts, &link.crm_id, Some(&ItemData::Contact(c)))
+    env.crm_write(Folder::Contacts, &crm_id, Some(&ItemData::Contact(c)))
         .await;
     env.sim
         .world()

@@ -151,27 +151,11 @@ async fn concurrent_edits_merge_by_field_and_same_field_conflicts_are_audited() 
     let env = seeded(3, 0, 0).await;
     env.sync().await.unwrap();
     let item = env.items(Folder::Contacts).remove(0);
-    let link = env
-        .store
-        .link_by_item_id(env.mailbox(), Folder::Contacts, &item.id)
-        .await
-        .unwrap()
-        .unwrap();
-    let record = env
-        .store
-        .get_record(env.mailbox(), Folder::Contacts, &link.crm_id)
-        .await
-        .unwrap()
-        .unwrap();
-    let ItemData::Contact(mut c) =
-        ItemData::contact_from_json(record.data.as_deref().unwrap()).unwrap()
-    else {
-        panic!()
-    };
+    let (crm_id, mut c) = linked_contact(&env, &item.id).await;
     // CRM: department and job; owner: job (differently) and nickname.
     c.department = Some("Commercial".into());
     c.job_title = Some("CRM title".into());
-    env.crm_write(Folder::Contacts, &link.crm_id, Some(&ItemData::Contact(c)))
+    env.crm_write(Folder::Contacts, &crm_id, Some(&ItemData::Contact(c)))
         .await;
     env.sim
         .world()
@@ -186,7 +170,7 @@ async fn concurrent_edits_merge_by_field_and_same_field_conflicts_are_audited() 
     env.assert_converged(Folder::Contacts).await;
     let record = env
         .store
-        .get_record(env.mailbox(), Folder::Contacts, &link.crm_id)
+        .get_record(env.mailbox(), Folder::Contacts, &crm_id)
         .await
         .unwrap()
         .unwrap();
@@ -203,7 +187,7 @@ async fn concurrent_edits_merge_by_field_and_same_field_conflicts_are_audited() 
         .items;
     let conflict = audit
         .iter()
-        .find(|e| e.action == "conflict" && e.subject == link.crm_id)
+        .find(|e| e.action == "conflict" && e.subject == crm_id)
         .expect("the conflict is audited");
     assert!(conflict.detail.contains("job_title"));
     assert!(conflict.detail.contains("Owner title") && conflict.detail.contains("CRM title"));
