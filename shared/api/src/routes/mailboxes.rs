@@ -274,21 +274,8 @@ async fn go_ahead_for<S: StateStore>(
     {
         return Ok((waiting.by.clone(), Some(waiting.clone())));
     }
-    let not_braked = |status: MailboxStatus, version| ApiError::Conflict {
-        detail: format!(
-            "mailbox {} is {}, not stopped by the mass-delete brake: there are no deletes \
-             to let through",
-            mailbox.address,
-            serde_json::to_value(status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        ),
-        current_version: Some(version),
-    };
-    if mailbox.status != MailboxStatus::NeedsAttention {
-        return Err(not_braked(mailbox.status, mailbox.version));
-    }
+    // The store checks the mailbox is braked (it may have changed since it was read) and
+    // says where it stands when it is not.
     match mailbridge_store::acknowledge_deletes(state, &mailbox.address, &actor, Utc::now()).await {
         Ok(acknowledged) => {
             tracing::info!(
@@ -297,14 +284,15 @@ async fn go_ahead_for<S: StateStore>(
             );
             Ok((actor, acknowledged.deletes_go_ahead))
         }
-        // Someone else acknowledged (or paused it) in between.
         Err(StoreError::Invalid {
-            field: "status", ..
+            field: "status",
+            reason,
         }) => {
             let now = state.get_mailbox(&mailbox.address).await?;
-            let (status, version) =
-                now.map_or((mailbox.status, mailbox.version), |m| (m.status, m.version));
-            Err(not_braked(status, version))
+            Err(ApiError::Conflict {
+                detail: reason,
+                current_version: Some(now.map_or(mailbox.version, |m| m.version)),
+            })
         }
         Err(err) => Err(err.into()),
     }
