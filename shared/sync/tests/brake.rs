@@ -14,12 +14,7 @@ async fn the_mass_delete_brake_stops_and_keeps_the_data() {
     let env = seeded(30, 0, 0).await;
     register(&env).await;
     env.sync().await.unwrap();
-    for item in env.items(Folder::Contacts).iter().take(20) {
-        env.sim
-            .world()
-            .owner_delete(env.mailbox(), &item.id)
-            .unwrap();
-    }
+    owner_delete_all(&env, &env.items(Folder::Contacts)[..20]);
     let err = env.sync().await.unwrap_err();
     assert!(
         matches!(
